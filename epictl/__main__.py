@@ -1,0 +1,5 @@
+import sys
+
+from epictl.cli import main
+
+sys.exit(main())

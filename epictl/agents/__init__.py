@@ -1,0 +1,1 @@
+"""Agents see only observation and action spaces; every baseline is an agent too."""

@@ -1,0 +1,63 @@
+"""Non-learning policies of KDD'21 §4.2 (spec §7) plus two extra heuristics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from epictl.agents.base import Agent
+from epictl.errors import EpictlError
+
+
+@dataclass
+class BaselineAgentConfig:
+    """A fixed or random policy; ``allocation`` says how the env decodes its action."""
+
+    name: str = "expert_seriousness"
+    kind: str = "fixed"  # fixed | random
+    principles: list[int] = field(default_factory=lambda: [0, 0])  # per resource (beds, masks)
+    factors: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    allocation: str = "ranked"  # ranked [paper] | proportional (share by It) | none (blank control)
+
+    def validate(self) -> "BaselineAgentConfig":
+        if self.kind not in BASELINES:
+            raise EpictlError(f"agent.kind={self.kind!r}; choose one of {', '.join(BASELINES)}")
+        return self
+
+
+class FixedPolicy(Agent):
+    """Always the same principle and factor per resource (Expert seriousness / population, blank control)."""
+
+    def __init__(self, config: BaselineAgentConfig, action_space: gym.spaces.Dict):
+        n = action_space["principle"].nvec
+        principles = np.asarray(config.principles, dtype=np.int64)
+        if principles.shape != n.shape or np.any(principles < 0) or np.any(principles >= n):
+            raise EpictlError(f"agent.principles={list(config.principles)} needs one of 0..{n[0] - 1} per resource")
+        if len(config.factors) != len(n) or not all(0.0 <= f <= 1.0 for f in config.factors):
+            raise EpictlError(f"agent.factors={list(config.factors)} needs one value in [0, 1] per resource")
+        self._action = {"principle": principles, "factor": np.asarray(config.factors, dtype=np.float32)}
+
+    def act(self, observation, explore: bool = False):
+        return {key: value.copy() for key, value in self._action.items()}
+
+
+class RandomPolicy(Agent):
+    """Uniform principle and factor each day, from its own seeded stream."""
+
+    def __init__(self, config: BaselineAgentConfig, action_space: gym.spaces.Dict):
+        self._space = action_space
+
+    def reset(self, seed: int) -> None:
+        self._space.seed(seed)
+
+    def act(self, observation, explore: bool = False):
+        return self._space.sample()
+
+
+BASELINES = {"fixed": FixedPolicy, "random": RandomPolicy}
+
+
+def make_baseline(config: BaselineAgentConfig, action_space: gym.spaces.Dict) -> Agent:
+    return BASELINES[config.validate().kind](config, action_space)

@@ -1,0 +1,1 @@
+"""Resource budgets: how many beds and masks a policy may hand out."""

@@ -1,0 +1,68 @@
+"""Structured-config schemas: every yaml under conf/ is validated against one of these.
+
+Group schemas (env, agent, budget, reward) are the components' own dataclasses, so a typo or a
+bad value fails at composition with the component's field names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from epictl.agents.baselines import BaselineAgentConfig
+from epictl.budgets.daily import DailyBudget
+from epictl.envs.factory import MetapopEnvConfig
+from epictl.rewards.kdd21 import Kdd21Reward
+
+
+@dataclass
+class EvalConfig:
+    env: Any = MISSING
+    agent: Any = MISSING
+    reward: Any = MISSING
+    budget: Any = MISSING
+    seed: int = 0  # first episode seed; episodes use seed, seed + 1, ...
+    seeds: int = 10  # episodes (the paper repeats each cell 10 times)
+    device: str = "auto"  # auto | cpu | cuda
+    progress: bool = True
+    plots: bool = True
+    checkpoint: Optional[str] = None  # run folder of a trained agent
+
+
+@dataclass
+class TrainConfig(EvalConfig):
+    seeds: int = 1
+    resume: Optional[str] = None  # run folder whose checkpoints/last.pt to continue from
+
+
+@dataclass
+class TableConfig:
+    runs: list[str] = field(default_factory=list)  # run folders or glob patterns
+    name: str = "table"  # output file stem
+    output_dir: str = "outputs/tables"
+
+
+@dataclass
+class BenchConfig:
+    env: Any = MISSING
+    reward: Any = MISSING
+    budget: Any = MISSING
+    modes: list[str] = field(default_factory=lambda: ["fast", "exact"])
+    days: int = 120  # simulated days per mode and episode
+    reference_days: int = 1  # days the NumPy reference simulates (it is slow)
+    seed: int = 0
+
+
+def register() -> None:
+    store = ConfigStore.instance()
+    store.store(name="eval_schema", node=EvalConfig)
+    store.store(name="train_schema", node=TrainConfig)
+    store.store(name="table_schema", node=TableConfig)
+    store.store(name="bench_schema", node=BenchConfig)
+    store.store(group="env", name="metapop_schema", node=MetapopEnvConfig)
+    store.store(group="agent", name="baseline_schema", node=BaselineAgentConfig)
+    store.store(group="budget", name="daily_schema", node=DailyBudget)
+    store.store(group="reward", name="kdd21_schema", node=Kdd21Reward)

@@ -1,0 +1,1 @@
+"""Gymnasium environments: one simulator each, observation model, action decoding, reward."""

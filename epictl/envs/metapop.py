@@ -1,0 +1,167 @@
+"""Gymnasium env over the metapopulation city: a free-spreading phase, then daily bed/mask decisions.
+
+Action per resource (beds, masks): a ranking principle (0..6) and a satisfaction factor in
+[delta, 1], decoded by the paper's allocation rule under the budget (KDD'21 §3.3.1, spec §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from epictl.budgets.daily import DailyBudget
+from epictl.envs.allocation import N_PRINCIPLES, allocate_masks_proportional, allocate_masks_ranked, rank_regions
+from epictl.errors import EpictlError
+from epictl.rewards.kdd21 import Kdd21Reward
+from epictl.sim.metapop.city import City
+from epictl.sim.metapop.compartments import D, E, IH, IT, IU, N_COMPARTMENTS, NAMES, R
+from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State, outbreak_counts, random_streams
+
+RESOURCES = ("beds", "masks")
+OBSERVED = {"perfect": tuple(range(N_COMPARTMENTS)), "imperfect": (IT, IH, D)}
+ALLOCATIONS = ("ranked", "proportional", "none")
+
+
+@dataclass
+class Scenario:
+    """The outbreak and the horizon of one episode (KDD'21 §4.1-4.2, spec §13)."""
+
+    initial_cases: int = 80  # I0, split evenly over the seeded regions
+    initial_regions: int = 4  # K, drawn in proportion to population unless `regions` is given
+    regions: list[int] = field(default_factory=list)
+    initial_compartment: str = "Iu"  # where seeds start
+    use_city_start: bool = False  # start from the city's supplied start state instead
+    free_days: int = 60  # blank-control days before decisions start
+    controlled_days: int = 60
+
+    def validate(self) -> "Scenario":
+        if self.initial_compartment not in NAMES:
+            raise EpictlError(f"scenario.initial_compartment={self.initial_compartment!r}; choose one of {', '.join(NAMES)}")
+        if self.initial_cases < 0 or self.free_days < 0 or self.controlled_days < 1:
+            raise EpictlError("scenario: initial_cases and free_days must be >= 0, controlled_days >= 1")
+        return self
+
+
+@dataclass
+class DayRecord:
+    totals: np.ndarray  # int64 [8] after the day
+    regions: np.ndarray | None  # int64 [M, 8] after the day, when recorded
+    saturated_ticks: int
+    masks: int
+    controlled: bool
+
+
+class MetapopEnv(gym.Env):
+    """One episode = `free_days` without resources (snapshot cached per seed) + `controlled_days`."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, city: City, simulator: MetapopSimulator, scenario: Scenario, budget: DailyBudget,
+                 reward: Kdd21Reward, observation: str = "perfect", delta: tuple[float, float] = (0.1, 0.1),
+                 allocation: str = "ranked", record_regions: bool = False):
+        if observation not in OBSERVED:
+            raise EpictlError(f"env.observation={observation!r}; choose one of {', '.join(OBSERVED)}")
+        if allocation not in ALLOCATIONS:
+            raise EpictlError(f"agent.allocation={allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
+        if not all(0.0 <= d <= 1.0 for d in delta):
+            raise EpictlError(f"env.delta={list(delta)} must lie in [0, 1]")
+        self.city, self.simulator, self.scenario = city, simulator, scenario.validate()
+        self.budget, self.reward_fn, self.observation = budget.validate(), reward, observation
+        self.allocation, self.record_regions = allocation, record_regions
+        self.delta = np.asarray(delta, dtype=np.float32)
+        m = city.n_regions
+        self.observed_columns = OBSERVED[observation]
+        self.observation_space = gym.spaces.Box(0.0, np.inf, (m, len(self.observed_columns)), np.float32)
+        self.action_space = gym.spaces.Dict({
+            "principle": gym.spaces.MultiDiscrete([N_PRINCIPLES] * len(RESOURCES)),
+            "factor": gym.spaces.Box(self.delta, np.ones(len(RESOURCES), np.float32), dtype=np.float32),
+        })
+        self._free_phase_cache: dict[int, tuple[State, list[DayRecord]]] = {}
+        self.state: State | None = None
+        self.history: list[DayRecord] = []  # day 0 (the outbreak) first, then one record per day
+
+    # -- Gymnasium API -------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        episode_seed = int(seed if seed is not None else self.np_random.integers(2**31))
+        if episode_seed not in self._free_phase_cache:
+            self._free_phase_cache[episode_seed] = self._free_phase(episode_seed)
+        state, free_history = self._free_phase_cache[episode_seed]
+        self.state = state.copy()
+        self.history = list(free_history)
+        return self._observe(), {"day": self.state.day}
+
+    def step(self, action):
+        if self.state is None:
+            raise EpictlError("call reset() before step()")
+        principles, factors = self.executed_action(action)
+        before = self.state.counts.sum(axis=0)
+        plan = self.decode(principles, factors)
+        saturated = self.simulator.step_day(self.state, plan)
+        after = self._record(plan, saturated, controlled=True)
+        reward = self.reward_fn((before[E], after[E]), (before[IU] + before[IT], after[IU] + after[IT]))
+        terminated = self.state.day >= self.scenario.free_days + self.scenario.controlled_days
+        info = {
+            "day": self.state.day, "saturated_ticks": saturated, "waiting": int(after[IT]),
+            "principle": principles, "factor": factors,
+        }
+        return self._observe(), reward, terminated, False, info
+
+    # -- decoding ------------------------------------------------------------------------------
+    def executed_action(self, action) -> tuple[np.ndarray, np.ndarray]:
+        """The action as executed: principles checked, factors clipped to [delta, 1]."""
+        principles = np.asarray(action["principle"], dtype=np.int64).reshape(-1)
+        factors = np.asarray(action["factor"], dtype=np.float64).reshape(-1)
+        if principles.shape != (len(RESOURCES),) or factors.shape != (len(RESOURCES),):
+            raise EpictlError(f"action needs one principle and one factor per resource {RESOURCES}")
+        if principles.min() < 0 or principles.max() >= N_PRINCIPLES:
+            raise EpictlError(f"ranking principle {principles.tolist()} outside 0..{N_PRINCIPLES - 1}")
+        return principles, np.clip(factors, self.delta, 1.0)
+
+    def decode(self, principles: np.ndarray, factors: np.ndarray) -> DayPlan:
+        """Today's masks per region and the bed admission rule, from the agent's own observation."""
+        m = self.city.n_regions
+        if self.allocation == "none":
+            return DayPlan.no_resources(m)
+        counts = self.state.counts
+        seen = {c: counts[:, c] for c in self.observed_columns}
+        # Seriousness = It + Ih + R + D (spec §5), from what the agent observes: R is hidden under
+        # imperfect information, so it is left out rather than leaked (spec §15.5).
+        seriousness = sum(seen.get(c, 0) for c in (IT, IH, R, D)).astype(np.float64)
+        population = self.city.population
+        if self.allocation == "proportional":
+            masks = allocate_masks_proportional(seen[IT], factors[1], population, self.budget.masks_per_day)
+            return DayPlan(masks, self.budget.beds, np.arange(m, dtype=np.int64), factors[0], "proportional")
+        orders = [rank_regions(p, seriousness, self.city.flow, self.city.density) for p in principles]
+        masks = allocate_masks_ranked(orders[1], factors[1], population, self.budget.masks_per_day)
+        return DayPlan(masks, self.budget.beds, orders[0], factors[0], "ranked")
+
+    # -- episode bookkeeping -------------------------------------------------------------------
+    def _free_phase(self, seed: int) -> tuple[State, list[DayRecord]]:
+        if self.scenario.use_city_start:
+            if self.city.start_state is None:
+                raise EpictlError(f"scenario.use_city_start: city {self.city.name} has no start state")
+            counts = self.city.start_state
+        else:
+            scenario_rng = random_streams(seed)[3]
+            counts = outbreak_counts(self.city, self.scenario.initial_cases, self.scenario.initial_regions,
+                                     scenario_rng, NAMES.index(self.scenario.initial_compartment),
+                                     list(self.scenario.regions))
+        self.state = self.simulator.reset(counts, seed)
+        self.history = []
+        blank = DayPlan.no_resources(self.city.n_regions)
+        self._record(blank, 0, controlled=False)
+        for _ in range(self.scenario.free_days):
+            self._record(blank, self.simulator.step_day(self.state, blank), controlled=False)
+        return self.state.copy(), list(self.history)
+
+    def _record(self, plan: DayPlan, saturated: int, controlled: bool) -> np.ndarray:
+        totals = self.state.counts.sum(axis=0)
+        regions = self.state.counts.copy() if self.record_regions else None
+        self.history.append(DayRecord(totals, regions, saturated, int(plan.masks.sum()), controlled))
+        return totals
+
+    def _observe(self) -> np.ndarray:
+        return self.state.counts[:, self.observed_columns].astype(np.float32)

@@ -1,0 +1,1 @@
+"""`epictl bench`: placeholder replaced below."""

@@ -1,0 +1,1 @@
+"""Simulator families: numpy arrays and Numba kernels, no torch, no Hydra."""
