@@ -59,6 +59,8 @@ def one_line(exc: BaseException) -> str:
     parts: list[str] = []
     listing = False
     for line in (raw.strip() for raw in text.splitlines()):
+        if line.startswith("Config search path"):
+            break
         if not line or line.startswith(("full_key", "object_type", "reference_type", "To append", "Set the env")):
             continue
         if listing and " " not in line:
@@ -66,7 +68,7 @@ def one_line(exc: BaseException) -> str:
             continue
         listing = line.endswith(":")
         parts.append(line)
-    return "; ".join(parts)
+    return "; ".join(parts).replace(".; ", ": ")
 
 
 def _guarded(command: str, cfg: DictConfig) -> None:

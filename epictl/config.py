@@ -7,7 +7,7 @@ bad value fails at composition with the component's field names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -26,16 +26,13 @@ class EvalConfig:
     budget: Any = MISSING
     seed: int = 0  # first episode seed; episodes use seed, seed + 1, ...
     seeds: int = 10  # episodes (the paper repeats each cell 10 times)
-    device: str = "auto"  # auto | cpu | cuda
     progress: bool = True
     plots: bool = True
-    checkpoint: Optional[str] = None  # run folder of a trained agent
 
 
 @dataclass
 class TrainConfig(EvalConfig):
     seeds: int = 1
-    resume: Optional[str] = None  # run folder whose checkpoints/last.pt to continue from
 
 
 @dataclass

@@ -42,6 +42,14 @@ def _split3(rng, n, pa, pb):
 
 
 @numba.njit(cache=True)
+def _die_or_recover(rng, c, column, p_die, p_recover):
+    died, recovered = _split3(rng, c[column], p_die, p_recover)
+    c[column] -= died + recovered
+    c[D] += died
+    c[R] += recovered
+
+
+@numba.njit(cache=True)
 def transitions(counts, masks, mask_base_static, coverage_on_present, p, rng):
     """Disease transitions of one tick in every region, sequential as in KDD'21 spec §3.2."""
     for j in range(counts.shape[0]):
@@ -67,24 +75,15 @@ def transitions(counts, masks, mask_base_static, coverage_on_present, p, rng):
             tested = _binomial(rng, c[IU], p[P_TEST])
             c[IU] -= tested
             c[IT] += tested
-            died, recovered = _split3(rng, c[IU], p[P_ID], p[P_IR])
-            c[IU] -= died + recovered
-            c[D] += died
-            c[R] += recovered
+            _die_or_recover(rng, c, IU, p[P_ID], p[P_IR])
         if c[IT] > 0:
-            died, recovered = _split3(rng, c[IT], p[P_ID], p[P_IR])
-            c[IT] -= died + recovered
-            c[D] += died
-            c[R] += recovered
+            _die_or_recover(rng, c, IT, p[P_ID], p[P_IR])
         if c[IA] > 0:
             recovered = _binomial(rng, c[IA], p[P_AR])
             c[IA] -= recovered
             c[R] += recovered
         if c[IH] > 0:
-            died, recovered = _split3(rng, c[IH], p[P_HD], p[P_HR])
-            c[IH] -= died + recovered
-            c[D] += died
-            c[R] += recovered
+            _die_or_recover(rng, c, IH, p[P_HD], p[P_HR])
 
 
 @numba.njit(cache=True)
