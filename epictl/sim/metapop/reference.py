@@ -29,10 +29,9 @@ class ReferenceSimulator:
         self.moving = MOVING_WITH_IT if options.it_moves else MOVING
         q = self.params  # per-tick probabilities, spec §2 (restated here, not taken from the kernels)
         self.beta = (1.0 + q.beta_day) ** (1.0 / TICKS_PER_DAY) - 1.0
-        self.p_e = [(1.0 - q.Pa) / q.eps_ticks, q.Pa / q.eps_ticks]  # E -> Iu, E -> Ia
-        p_id, p_ir = q.d / q.t_ticks, ((1.0 - q.d) / (q.t_days - q.d)) / TICKS_PER_DAY
-        self.p_i = [p_id, p_ir]  # Iu or It -> D, -> R
-        self.p_h = [q.d_h / q.th_ticks, ((1.0 - q.d_h) / (q.th_days - q.d_h)) / TICKS_PER_DAY]  # Ih -> D, -> R
+        self.p_e = with_rest((1.0 - q.Pa) / q.eps_ticks, q.Pa / q.eps_ticks)  # E -> Iu, E -> Ia, stay
+        self.p_i = with_rest(q.d / q.t_ticks, ((1.0 - q.d) / (q.t_days - q.d)) / TICKS_PER_DAY)  # Iu, It -> D, R
+        self.p_h = with_rest(q.d_h / q.th_ticks, ((1.0 - q.d_h) / (q.th_days - q.d_h)) / TICKS_PER_DAY)  # Ih -> D, R
         self.p_test, self.p_ar = 1.0 / q.theta_ticks, 1.0 / q.t_ticks  # Iu -> It, Ia -> R
         self._dense: dict[int, np.ndarray] = {}  # unique matrix index -> [M, M+1]
 
@@ -49,38 +48,36 @@ class ReferenceSimulator:
         for _ in range(TICKS_PER_DAY):
             self.transitions(state.counts, plan.masks, state.rng_transitions)
             saturated += self.admit_to_beds(state.counts, plan, state.rng_allocation)
-            state.counts = self.move(state.counts, self.slot_matrix(state.tick), state.rng_mobility)
+            state.counts[:] = self.move(state.counts, self.slot_matrix(state.tick), state.rng_mobility)
             state.tick += 1
         return saturated
 
-    # -- spec §2-§3.2: sequential draws per region ----------------------------------------------
+    # -- spec §2-§3.2: sequential draws per region, each on the counts left by the previous one ---
     def transitions(self, counts: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> None:
         q = self.params
         for j in range(len(counts)):
-            c = counts[j]
-            present = c[S] + c[E] + c[IU] + c[IT] + c[IA] + c[IH] + c[R]
+            s, e, iu, it, ia, ih, r, d = counts[j].tolist()
+            present = s + e + iu + it + ia + ih + r
             if present == 0:
                 continue
             base = present if self.options.mask_coverage_base == "present" else self.city.population[j]
             coverage = min(max(masks[j] / base, 0.0), 1.0) if base > 0 else 0.0
-            infectious = c[IU] + c[IT] + q.r_a * c[IA] + q.r_E * c[E]
-            lam = self.beta * (1.0 - q.gamma_mask * coverage) * infectious / present
-            exposed = rng.binomial(c[S], lam)
-            c[S] -= exposed
-            c[E] += exposed
-            to_iu, to_ia = split3(rng, c[E], self.p_e)
-            c[E] -= to_iu + to_ia
-            c[IU] += to_iu
-            c[IA] += to_ia
-            tested = rng.binomial(c[IU], self.p_test)
-            c[IU] -= tested
-            c[IT] += tested
-            die_or_recover(c, IU, self.p_i, rng)
-            die_or_recover(c, IT, self.p_i, rng)  # includes the cases tested this tick (spec §15.21)
-            recovered = rng.binomial(c[IA], self.p_ar)
-            c[IA] -= recovered
-            c[R] += recovered
-            die_or_recover(c, IH, self.p_h, rng)
+            lam = self.beta * (1.0 - q.gamma_mask * coverage) * (iu + it + q.r_a * ia + q.r_E * e) / present
+            exposed = rng.binomial(s, lam)
+            s, e = s - exposed, e + exposed
+            to_iu, to_ia, _ = rng.multinomial(e, self.p_e)
+            e, iu, ia = e - to_iu - to_ia, iu + to_iu, ia + to_ia
+            tested = rng.binomial(iu, self.p_test)
+            iu, it = iu - tested, it + tested
+            iu_died, iu_recovered, _ = rng.multinomial(iu, self.p_i)
+            it_died, it_recovered, _ = rng.multinomial(it, self.p_i)  # includes this tick's tested (spec §15.21)
+            ia_recovered = rng.binomial(ia, self.p_ar)
+            ih_died, ih_recovered, _ = rng.multinomial(ih, self.p_h)
+            counts[j] = (
+                s, e, iu - iu_died - iu_recovered, it - it_died - it_recovered, ia - ia_recovered,
+                ih - ih_died - ih_recovered, r + iu_recovered + it_recovered + ia_recovered + ih_recovered,
+                d + iu_died + it_died + ih_died,
+            )
 
     # -- spec §3.3 and §6: beds -------------------------------------------------------------------
     def admit_to_beds(self, counts: np.ndarray, plan: DayPlan, rng: np.random.Generator) -> bool:
@@ -137,18 +134,9 @@ class ReferenceSimulator:
         return moved
 
 
-def split3(rng: np.random.Generator, n: int, p: list[float]) -> tuple[int, int]:
-    """The first two counts of Multinomial(n, [p0, p1, rest])."""
-    a, b, _ = rng.multinomial(n, [p[0], p[1], 1.0 - p[0] - p[1]])
-    return a, b
-
-
-def die_or_recover(c: np.ndarray, col: int, p: list[float], rng: np.random.Generator) -> None:
-    """Move Multinomial(c[col], [p_death, p_recovery, rest]) people from ``col`` to D and R."""
-    died, recovered = split3(rng, c[col], p)
-    c[col] -= died + recovered
-    c[D] += died
-    c[R] += recovered
+def with_rest(p0: float, p1: float) -> np.ndarray:
+    """Multinomial probabilities [p0, p1, rest]."""
+    return np.array([p0, p1, 1.0 - p0 - p1])
 
 
 def systematic_round(values: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
