@@ -159,3 +159,16 @@ def test_infection_needs_infectious_people(tiny_city):
         sim.step_day(state, DayPlan.no_resources(tiny_city.n_regions))
     assert state.counts[:, E].sum() == 0
     np.testing.assert_array_equal(state.counts[:, S].sum(), tiny_city.population.sum())
+
+
+def test_tick_by_tick_equals_one_day(tiny_city):
+    sim = MetapopSimulator(tiny_city, DiseaseParams(), SimOptions(mobility="exact"))
+    start = outbreak_counts(tiny_city, 40, 3, np.random.default_rng(0))
+    plan = DayPlan(tiny_city.population // 2, 5, np.arange(tiny_city.n_regions, dtype=np.int64), 0.7)
+    by_day, by_tick = sim.reset(start, seed=2), sim.reset(start, seed=2)
+    for _ in range(3):
+        sim.step_day(by_day, plan)
+        for _ in range(48):
+            sim.step_ticks(by_tick, plan, 1)
+    assert by_day.tick == by_tick.tick == 3 * 48
+    np.testing.assert_array_equal(by_day.counts, by_tick.counts)

@@ -145,7 +145,7 @@ class MetapopSimulator:
         if plan.bed_rule not in BED_RULES:
             raise EpictlError(f"bed rule {plan.bed_rule!r}; choose one of {', '.join(BED_RULES)}")
         saturated = kernels.run_ticks(
-            state.counts, state.tick, TICKS_PER_DAY, self._p,
+            state.counts, state.tick, n_ticks, self._p,
             np.asarray(plan.masks, dtype=np.float64), self._population, _CHOICES["mask_coverage_base"][o.mask_coverage_base],
             int(plan.n_beds), BED_RULES[plan.bed_rule], np.asarray(plan.bed_order, dtype=np.int64), float(plan.bed_factor),
             _CHOICES["bed_rounding"][o.bed_rounding], self._moving, *self._mobility,
