@@ -7,12 +7,13 @@ bad value fails at composition with the component's field names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from epictl.agents.baselines import BaselineAgentConfig
+from epictl.agents.hrl import HRLAgentConfig
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.factory import MetapopEnvConfig
 from epictl.rewards.kdd21 import Kdd21Reward
@@ -28,11 +29,13 @@ class EvalConfig:
     seeds: int = 10  # episodes (the paper repeats each cell 10 times)
     progress: bool = True
     plots: bool = True
+    checkpoint: Optional[str] = None  # run folder of a trained agent (its checkpoints/last.pt)
 
 
 @dataclass
 class TrainConfig(EvalConfig):
-    seeds: int = 1
+    resume: Optional[str] = None  # run folder to continue from its checkpoints/last.pt
+    train_seed_offset: int = 100_000  # training episodes use seeds far from the evaluation seeds
 
 
 @dataclass
@@ -61,5 +64,6 @@ def register() -> None:
     store.store(name="bench_schema", node=BenchConfig)
     store.store(group="env", name="metapop_schema", node=MetapopEnvConfig)
     store.store(group="agent", name="baseline_schema", node=BaselineAgentConfig)
+    store.store(group="agent", name="hrl_schema", node=HRLAgentConfig)
     store.store(group="budget", name="daily_schema", node=DailyBudget)
     store.store(group="reward", name="kdd21_schema", node=Kdd21Reward)

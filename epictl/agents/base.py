@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 
 class Agent:
-    """``act(obs, explore) -> action``; learning agents also implement ``update``, ``save``, ``load``."""
+    """``act(obs, explore) -> action``; learning agents also implement ``update`` and the state dicts."""
 
     trainable = False
 
@@ -18,10 +17,12 @@ class Agent:
         raise NotImplementedError
 
     def update(self, batch) -> dict[str, float]:
+        """One learning step on a batch of transitions; fixed policies learn nothing."""
         return {}
 
-    def save(self, path: Path) -> None:
-        """Heuristic agents have no parameters to save."""
+    def state_dict(self) -> dict:
+        """Everything needed to restore the agent (parameters, optimisers, random state)."""
+        return {}
 
-    def load(self, path: Path) -> None:
-        """Heuristic agents have no parameters to load."""
+    def load_state_dict(self, state: dict, source: str) -> None:
+        """Restore from ``state_dict()``; ``source`` names the file in error messages."""

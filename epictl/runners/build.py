@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from omegaconf import DictConfig, OmegaConf
 
 from epictl.agents.base import Agent
@@ -19,8 +21,16 @@ def build_env(cfg: DictConfig, allocation: str = "ranked") -> MetapopEnv:
 
 
 def build_env_and_agent(cfg: DictConfig) -> tuple[MetapopEnv, Agent]:
+    """The env and the agent to evaluate; a learning agent needs `checkpoint=<training run folder>`."""
     agent_config = OmegaConf.to_object(cfg.agent)
+    env = build_env(cfg, agent_config.allocation)
     if isinstance(agent_config, BaselineAgentConfig):
-        env = build_env(cfg, agent_config.allocation)
         return env, make_baseline(agent_config, env.action_space)
-    raise EpictlError(f"agent {cfg.agent.name!r} has no builder")
+    if not cfg.get("checkpoint"):
+        raise EpictlError(f"agent {agent_config.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
+    from epictl.agents.hrl import HierarchicalAgent
+    from epictl.runners.train import CHECKPOINT, load_checkpoint
+
+    agent = HierarchicalAgent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
+    agent.load_state_dict(load_checkpoint(cfg.checkpoint, agent.device)["agent"], str(Path(cfg.checkpoint) / CHECKPOINT))
+    return env, agent

@@ -1,0 +1,174 @@
+"""Hierarchical agent of KDD'21 (Algorithm 1, eq. 6-7): per resource a DQN over the ranking
+principles and, where the factor is learned, a DDPG actor-critic pair for the satisfaction factor.
+
+DQN greedy / DQN expert are the same agent with fixed factors. All value heads share one joint
+TD loss (a value decomposition): y = r + kappa * (1 - done) * (sum_i max Q'_i + sum_j Critic'_j(s', Actor'_j(s'))).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from epictl.agents.base import Agent
+from epictl.agents.networks import Actor, Critic, QNet
+from epictl.agents.torch_device import resolve_device
+from epictl.errors import EpictlError
+
+
+@dataclass
+class HRLAgentConfig:
+    """Hyper-parameters: [code] values of the authors' implementation unless noted (spec §10)."""
+
+    name: str = "hrl"
+    kind: str = "hrl"
+    allocation: str = "ranked"
+    learn_factors: list[bool] = field(default_factory=lambda: [True, True])  # per resource (beds, masks)
+    fixed_factors: list[float] = field(default_factory=lambda: [1.0, 1.0])  # used where not learned
+    input_columns: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 6, 7])  # E, Iu, It, Ih, R, D
+    input_scale: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.01, 0.05, 0.01, 0.05])
+    hidden: int = 128
+    leaky_slope: float = 0.2
+    lr_q: float = 1e-3
+    lr_actor: float = 1e-3
+    lr_critic: float = 2e-3
+    discount: float = 0.5  # kappa
+    batch_size: int = 8
+    replay_capacity: int = 128
+    epsilon: float = 0.5  # random principle probability, constant [code]
+    actor_noise: float = 0.05  # std of the Gaussian exploration noise on the factor
+    tau: float = 0.1  # soft target update after every gradient step
+    updates: int = 150  # training steps: one simulated day and one gradient update each
+    checkpoint_every: int = 10
+    device: str = "auto"  # auto | cpu | cuda
+
+    @property
+    def trainable(self) -> bool:
+        return True
+
+    def validate(self) -> "HRLAgentConfig":
+        if len(self.learn_factors) != 2 or len(self.fixed_factors) != 2:
+            raise EpictlError("agent.learn_factors and agent.fixed_factors need one entry per resource (beds, masks)")
+        if len(self.input_columns) != len(self.input_scale) or not self.input_columns:
+            raise EpictlError("agent.input_columns and agent.input_scale must have the same, non-zero length")
+        if not 0.0 <= self.epsilon <= 1.0 or not 0.0 < self.tau <= 1.0 or not 0.0 <= self.discount < 1.0:
+            raise EpictlError("agent: epsilon in [0, 1], tau in (0, 1], discount in [0, 1) required")
+        if self.batch_size < 1 or self.replay_capacity < self.batch_size or self.updates < 1:
+            raise EpictlError("agent: need batch_size >= 1, replay_capacity >= batch_size and updates >= 1")
+        resolve_device(self.device)
+        return self
+
+
+class HierarchicalAgent(Agent):
+    trainable = True
+
+    def __init__(self, config: HRLAgentConfig, observation_space: gym.spaces.Box, action_space: gym.spaces.Dict,
+                 seed: int = 0):
+        self.config = config.validate()
+        n_regions, n_channels = observation_space.shape
+        if max(config.input_columns) >= n_channels:
+            raise EpictlError(f"agent.input_columns {list(config.input_columns)} exceed the {n_channels} observed channels")
+        self.n_regions = n_regions
+        self.device = resolve_device(config.device)
+        self.delta = action_space["factor"].low.astype(np.float64)
+        self.n_principles = int(action_space["principle"].nvec[0])
+        self.learned = [j for j, learn in enumerate(config.learn_factors) if learn]
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        c, h, s = len(config.input_columns), config.hidden, config.leaky_slope
+        self.q_nets = torch.nn.ModuleList(QNet(c, n_regions, self.n_principles, h, s) for _ in range(2)).to(self.device)
+        self.actors = torch.nn.ModuleList(Actor(c, n_regions, h, s, float(self.delta[j])) for j in self.learned).to(self.device)
+        self.critics = torch.nn.ModuleList(Critic(c, n_regions, h, s) for _ in self.learned).to(self.device)
+        self.targets = copy.deepcopy(torch.nn.ModuleDict({"q": self.q_nets, "actor": self.actors, "critic": self.critics}))
+        self.value_optimizer = torch.optim.Adam([
+            {"params": self.q_nets.parameters(), "lr": config.lr_q},
+            {"params": self.critics.parameters(), "lr": config.lr_critic},
+        ])
+        self.actor_optimizer = torch.optim.Adam(self.actors.parameters(), lr=config.lr_actor) if self.learned else None
+        self._scale = torch.tensor(config.input_scale, dtype=torch.float32, device=self.device).view(1, -1, 1)
+
+    # -- acting ---------------------------------------------------------------------------------
+    def features(self, observations) -> torch.Tensor:
+        """[B, M, channels] observations -> scaled [B, C, M] network input."""
+        x = torch.as_tensor(np.asarray(observations), dtype=torch.float32, device=self.device)
+        x = x.reshape(-1, self.n_regions, x.shape[-1])[:, :, list(self.config.input_columns)]
+        return x.transpose(1, 2) * self._scale
+
+    @torch.no_grad()
+    def act(self, observation, explore: bool = False):
+        state = self.features(observation)
+        principles = np.array([int(q(state).argmax(dim=1)) for q in self.q_nets], dtype=np.int64)
+        if explore:
+            random_pick = self.rng.random(2) < self.config.epsilon
+            principles[random_pick] = self.rng.integers(self.n_principles, size=int(random_pick.sum()))
+        factors = np.asarray(self.config.fixed_factors, dtype=np.float64).copy()
+        for actor, j in zip(self.actors, self.learned):
+            factor = float(actor(state))
+            if explore:
+                factor += self.rng.normal(0.0, self.config.actor_noise)
+            factors[j] = np.clip(factor, self.delta[j], 1.0)
+        return {"principle": principles, "factor": factors.astype(np.float32)}
+
+    # -- learning -------------------------------------------------------------------------------
+    def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        """One joint TD step on all value heads, one actor step, then soft target updates."""
+        device = self.device
+        state, next_state = self.features(batch["observation"]), self.features(batch["next_observation"])
+        principles = torch.as_tensor(batch["principle"], dtype=torch.int64, device=device)
+        factors = torch.as_tensor(batch["factor"], dtype=torch.float32, device=device)
+        reward = torch.as_tensor(batch["reward"], dtype=torch.float32, device=device)
+        done = torch.as_tensor(batch["done"], dtype=torch.float32, device=device)
+        with torch.no_grad():
+            next_value = sum(q(next_state).max(dim=1).values for q in self.targets["q"])
+            for actor, critic in zip(self.targets["actor"], self.targets["critic"]):
+                next_value = next_value + critic(next_state, actor(next_state))
+            target = reward + self.config.discount * (1.0 - done) * next_value
+        value = sum(q(state).gather(1, principles[:, i:i + 1]).squeeze(1) for i, q in enumerate(self.q_nets))
+        for critic, j in zip(self.critics, self.learned):
+            value = value + critic(state, factors[:, j])
+        value_loss = torch.nn.functional.mse_loss(value, target)
+        self.value_optimizer.zero_grad()
+        value_loss.backward()
+        self.value_optimizer.step()
+        losses = {"value_loss": value_loss.item()}
+        if self.learned:
+            actor_objective = sum(critic(state, actor(state)) for actor, critic in zip(self.actors, self.critics))
+            actor_loss = -actor_objective.mean()
+            self.actor_optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor_optimizer.step()
+            losses["actor_loss"] = actor_loss.item()
+        self.soft_update()
+        return losses
+
+    @torch.no_grad()
+    def soft_update(self) -> None:
+        online = torch.nn.ModuleDict({"q": self.q_nets, "actor": self.actors, "critic": self.critics})
+        for target, source in zip(self.targets.parameters(), online.parameters()):
+            target.lerp_(source, self.config.tau)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "n_regions": self.n_regions, "learned": self.learned,
+            "q_nets": self.q_nets.state_dict(), "actors": self.actors.state_dict(),
+            "critics": self.critics.state_dict(), "targets": self.targets.state_dict(),
+            "value_optimizer": self.value_optimizer.state_dict(),
+            "actor_optimizer": self.actor_optimizer.state_dict() if self.actor_optimizer else None,
+            "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict, source: str) -> None:
+        if state["n_regions"] != self.n_regions or state["learned"] != self.learned:
+            raise EpictlError(f"{source}: trained for {state['n_regions']} regions and learned factors "
+                              f"{state['learned']}, this run has {self.n_regions} and {self.learned}")
+        for name in ("q_nets", "actors", "critics", "targets", "value_optimizer"):
+            getattr(self, name).load_state_dict(state[name])
+        if self.actor_optimizer:
+            self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
