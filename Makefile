@@ -28,6 +28,7 @@ test-full: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_metapop.py
+	$(BIN)/python scripts/bench_train.py
 
 clean:
 	rm -rf $(VENV) outputs multirun

@@ -13,7 +13,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from epictl.agents.baselines import BaselineAgentConfig
-from epictl.agents.hrl import HRLAgentConfig
+from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.factory import MetapopEnvConfig
 from epictl.rewards.kdd21 import Kdd21Reward

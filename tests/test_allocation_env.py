@@ -100,3 +100,12 @@ def test_factors_are_clipped_to_delta_and_reported(tiny_city):
     env.reset(seed=0)
     _, _, _, _, info = env.step({"principle": np.array([1, 2]), "factor": np.array([0.0, 2.0])})
     np.testing.assert_allclose(info["factor"], [0.1, 1.0])
+
+
+def test_observation_rows_follow_the_region_order(tiny_city):
+    order = np.random.default_rng(0).permutation(tiny_city.n_regions)
+    sim = MetapopSimulator(tiny_city, DiseaseParams(), SimOptions())
+    env = MetapopEnv(tiny_city, sim, Scenario(initial_cases=60, initial_regions=3, free_days=5, controlled_days=2),
+                     DailyBudget("test", 10, 100), Kdd21Reward(), region_order=order)
+    observation, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(observation, env.state.counts[order].astype(np.float32))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.metapop import MetapopEnv, Scenario
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.params import DiseaseParams
+from epictl.sim.metapop.region_order import cached_flow_path_order
 from epictl.sim.metapop.simulator import MetapopSimulator, SimOptions
 from epictl.sim.metapop.sources import CityConfig, load_city
 
@@ -24,6 +26,7 @@ class MetapopEnvConfig:
     sim: SimOptions = field(default_factory=SimOptions)
     scenario: Scenario = field(default_factory=Scenario)
     observation: str = "perfect"  # perfect: all 8 compartments | imperfect: It, Ih, D
+    reorder: str = "flow_path"  # observation rows in a high-flow path order [paper reorder layer] | none
     delta: list[float] = field(default_factory=lambda: [0.1, 0.1])  # factor lower bound (beds, masks)
     metric_window: str = "whole"  # whole run [paper] | controlled days only [code]
     record_regions: bool = False  # keep per-region daily counts (curves_regions.parquet)
@@ -31,6 +34,8 @@ class MetapopEnvConfig:
     def validate(self) -> "MetapopEnvConfig":
         if self.metric_window not in ("whole", "controlled"):
             raise EpictlError(f"env.metric_window={self.metric_window!r}; choose whole or controlled")
+        if self.reorder not in ("flow_path", "none"):
+            raise EpictlError(f"env.reorder={self.reorder!r}; choose flow_path or none")
         if len(self.delta) != 2:
             raise EpictlError(f"env.delta={list(self.delta)} needs one bound per resource (beds, masks)")
         self.disease.validate()
@@ -48,5 +53,6 @@ def make_metapop_env(config: MetapopEnvConfig, budget: DailyBudget, reward: Kdd2
     config.validate()
     city = load_city(config.city)
     simulator = MetapopSimulator(city, config.disease, config.sim)
+    order = cached_flow_path_order(city, Path(config.city.cache_dir).expanduser()) if config.reorder == "flow_path" else None
     return MetapopEnv(city, simulator, config.scenario, budget, reward, config.observation,
-                      tuple(config.delta), allocation, config.record_regions)
+                      tuple(config.delta), allocation, config.record_regions, order)

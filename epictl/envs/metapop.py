@@ -60,7 +60,7 @@ class MetapopEnv(gym.Env):
 
     def __init__(self, city: City, simulator: MetapopSimulator, scenario: Scenario, budget: DailyBudget,
                  reward: Kdd21Reward, observation: str = "perfect", delta: tuple[float, float] = (0.1, 0.1),
-                 allocation: str = "ranked", record_regions: bool = False):
+                 allocation: str = "ranked", record_regions: bool = False, region_order: np.ndarray | None = None):
         if observation not in OBSERVED:
             raise EpictlError(f"env.observation={observation!r}; choose one of {', '.join(OBSERVED)}")
         if allocation not in ALLOCATIONS:
@@ -70,6 +70,10 @@ class MetapopEnv(gym.Env):
         self.city, self.simulator, self.scenario = city, simulator, scenario.validate()
         self.budget, self.reward_fn, self.observation = budget.validate(), reward, observation
         self.allocation, self.record_regions = allocation, record_regions
+        # Observation rows follow this permutation (KDD'21 reorder layer): neighbours exchange many people.
+        self.region_order = np.arange(city.n_regions) if region_order is None else np.asarray(region_order)
+        if sorted(self.region_order.tolist()) != list(range(city.n_regions)):
+            raise EpictlError(f"region order is not a permutation of the city's {city.n_regions} regions")
         self.delta = np.asarray(delta, dtype=np.float32)
         m = city.n_regions
         self.observed_columns = OBSERVED[observation]
@@ -164,4 +168,4 @@ class MetapopEnv(gym.Env):
         return totals
 
     def _observe(self) -> np.ndarray:
-        return self.state.counts[:, self.observed_columns].astype(np.float32)
+        return self.state.counts[np.ix_(self.region_order, self.observed_columns)].astype(np.float32)

@@ -1,0 +1,51 @@
+"""Hyper-parameters of the hierarchical agent (kept free of torch so configs load instantly)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from epictl.errors import EpictlError
+
+
+@dataclass
+class HRLAgentConfig:
+    """Hyper-parameters: [code] values of the authors' implementation unless noted (spec §10)."""
+
+    name: str = "hrl"
+    kind: str = "hrl"
+    allocation: str = "ranked"
+    learn_factors: list[bool] = field(default_factory=lambda: [True, True])  # per resource (beds, masks)
+    fixed_factors: list[float] = field(default_factory=lambda: [1.0, 1.0])  # used where not learned
+    input_columns: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 6, 7])  # E, Iu, It, Ih, R, D
+    input_scale: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.01, 0.05, 0.01, 0.05])
+    hidden: int = 128
+    leaky_slope: float = 0.2
+    lr_q: float = 1e-3
+    lr_actor: float = 1e-3
+    lr_critic: float = 2e-3
+    discount: float = 0.5  # kappa
+    batch_size: int = 8
+    replay_capacity: int = 128
+    epsilon: float = 0.5  # random principle probability, constant [code]
+    actor_noise: float = 0.05  # std of the Gaussian exploration noise on the factor
+    tau: float = 0.1  # soft target update after every gradient step
+    updates: int = 150  # training steps: one simulated day and one gradient update each
+    checkpoint_every: int = 10
+    device: str = "auto"  # auto | cpu | cuda
+
+    @property
+    def trainable(self) -> bool:
+        return True
+
+    def validate(self) -> "HRLAgentConfig":
+        if len(self.learn_factors) != 2 or len(self.fixed_factors) != 2:
+            raise EpictlError("agent.learn_factors and agent.fixed_factors need one entry per resource (beds, masks)")
+        if len(self.input_columns) != len(self.input_scale) or not self.input_columns:
+            raise EpictlError("agent.input_columns and agent.input_scale must have the same, non-zero length")
+        if not 0.0 <= self.epsilon <= 1.0 or not 0.0 < self.tau <= 1.0 or not 0.0 <= self.discount < 1.0:
+            raise EpictlError("agent: epsilon in [0, 1], tau in (0, 1], discount in [0, 1) required")
+        if self.batch_size < 1 or self.replay_capacity < self.batch_size or self.updates < 1:
+            raise EpictlError("agent: need batch_size >= 1, replay_capacity >= batch_size and updates >= 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise EpictlError(f"agent.device={self.device!r}; choose auto, cpu or cuda")
+        return self
