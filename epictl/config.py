@@ -43,6 +43,8 @@ class TableConfig:
     runs: list[str] = field(default_factory=list)  # run folders or glob patterns
     name: str = "table"  # output file stem
     output_dir: str = "outputs/tables"
+    compare: Optional[str] = None  # published table to set beside ours: table3 or table4 (conf/published/)
+    reference_agent: str = "hrl"  # the method whose gain over the strongest baseline is reported
 
 
 @dataclass

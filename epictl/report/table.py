@@ -1,29 +1,77 @@
-"""Paper-style tables: (experiment, metric) rows, one column per agent, mean (std) over episodes."""
+"""Paper-style tables: (experiment, metric) rows, one column per agent, mean (std) over episodes.
+
+With a published table (`epictl table compare=table3`) every agent gets two cells, ours and the
+paper's, and the markdown ends with the gain of the reference agent over the strongest baseline,
+for ours and for the paper (see epictl.report.published for the definition).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from epictl.report.published import PAPER_CITY, Gain, agent_order, relative_gain
 from epictl.report.summary import mean_std
 from epictl.report.units import METRIC_COLUMNS, METRIC_LABELS
 
+MATCH = ["experiment", "agent", "metric"]
 
-def long_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """experiment, env, agent, metric, mean, std, episodes: the machine-readable form."""
+
+def long_table(metrics: pd.DataFrame, published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """experiment, env, agent, metric, mean, std, episodes (+ paper_mean, paper_std): machine-readable."""
     melted = metrics.melt(id_vars=["experiment", "env", "agent"], value_vars=METRIC_COLUMNS, var_name="metric")
     grouped = melted.groupby(["experiment", "env", "agent", "metric"], sort=False)["value"]
-    return grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, episodes="count").reset_index()
+    table = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, episodes="count").reset_index()
+    if published is None:
+        return table
+    paper = published[[*MATCH, "mean", "std"]].rename(columns={"mean": "paper_mean", "std": "paper_std"})
+    return table.merge(paper, on=MATCH, how="left")
 
 
-def markdown_table(metrics: pd.DataFrame, title: str) -> str:
-    agents = list(dict.fromkeys(metrics["agent"]))
-    lines = [f"# {title}", "", "| Exp | City | Metric | " + " | ".join(agents) + " |",
-             "|---|---|---|" + "---|" * len(agents)]
+def markdown_table(metrics: pd.DataFrame, title: str, published: pd.DataFrame | None = None,
+                   compare: str | None = None, reference_agent: str = "hrl") -> str:
+    agents = list(dict.fromkeys(metrics["agent"])) if published is None else agent_order(metrics["agent"])
+    if published is None:
+        header = " | ".join(agents)
+    else:
+        header = " | ".join(f"{a} (ours) | {a} (paper)" for a in agents)
+    columns = len(agents) * (1 if published is None else 2)
+    lines = [f"# {title}", "", f"| Exp | City | Metric | {header} |", "|---|---|---|" + "---|" * columns]
+    paper = None if published is None else published.set_index(MATCH)
     for (experiment, env), block in metrics.groupby(["experiment", "env"], sort=False):
         for column in METRIC_COLUMNS:
-            cells = [mean_std(block.loc[block["agent"] == a, column]) if (block["agent"] == a).any() else "-"
-                     for a in agents]
+            cells = []
+            for agent in agents:
+                rows = block.loc[block["agent"] == agent, column]
+                cells.append(mean_std(rows) if len(rows) else "-")
+                if paper is not None:
+                    key = (experiment, agent, column)
+                    cells.append(f"{paper.at[key, 'mean']:.2f} ({paper.at[key, 'std']:.2f})" if key in paper.index else "-")
             lines.append(f"| {experiment} | {env} | {METRIC_LABELS[column]} | " + " | ".join(cells) + " |")
     counts = metrics.groupby("agent")["seed"].count()
     lines += ["", "Episodes per agent: " + ", ".join(f"{a} {counts[a]}" for a in agents)]
+    if published is not None:
+        lines += ["", *comparison_notes(metrics, published, compare or "published", reference_agent)]
     return "\n".join(lines) + "\n"
+
+
+def comparison_notes(metrics: pd.DataFrame, published: pd.DataFrame, compare: str, reference: str) -> list[str]:
+    """The gain of `reference` over the strongest baseline, ours and the paper's, as markdown lines."""
+    ours_cells = metrics.groupby(["experiment", "env", "agent"], sort=False)[METRIC_COLUMNS].mean().stack()
+    ours_cells = ours_cells.unstack("agent")  # rows (experiment, env, metric), one column per agent
+    paper_cells = published.pivot_table(index=["experiment", "metric"], columns="agent", values="mean")
+    lines = [f"Gain of {reference} over the strongest baseline: 1 - mean over (experiment, metric) cells of "
+             f"{reference} / baseline; the strongest baseline is the other agent with the lowest mean of "
+             "value / largest value in the cell.", "",
+             f"- ours: {describe(relative_gain(ours_cells, reference), reference)}",
+             f"- paper ({compare}, all its cells): {describe(relative_gain(paper_cells, reference), reference)}"]
+    elsewhere = sorted({f"{e} on {c}" for e, c in metrics[["experiment", "env"]].itertuples(index=False)
+                        if e in PAPER_CITY and c != PAPER_CITY[e]})
+    if elsewhere:
+        lines += ["", f"Note: not on the paper's city: {', '.join(elsewhere)}; there the paper's numbers only fill the layout."]
+    return lines
+
+
+def describe(gain: Gain | None, reference: str) -> str:
+    if gain is None:
+        return f"- (needs {reference} and at least one other agent in the same cells)"
+    return f"{100 * gain.gain:.2f} % over {gain.baseline} ({gain.cells} cells)"

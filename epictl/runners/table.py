@@ -1,4 +1,8 @@
-"""`epictl table`: gather metrics.csv from run folders (sweeps included) into one table."""
+"""`epictl table`: gather metrics.csv from run folders (sweeps included) into one table.
+
+`compare=table3` (or table4) sets the paper's numbers (conf/published/kdd21_tables.csv) beside ours
+and reports the gain of `reference_agent` over the strongest baseline for both.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from omegaconf import DictConfig
 
 from epictl.errors import EpictlError
 from epictl.report.files import write_csv, write_text
+from epictl.report.published import published_table
 from epictl.report.table import long_table, markdown_table
 
 
@@ -27,6 +32,7 @@ def find_metrics(patterns: list[str]) -> list[Path]:
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
+    published = published_table(cfg.compare) if cfg.get("compare") else None
     frames = []
     for path in find_metrics(list(cfg.runs)):
         try:
@@ -35,8 +41,8 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
             raise EpictlError(f"{path}: unreadable metrics table ({exc})") from None
     metrics = pd.concat(frames, ignore_index=True)
     output = Path(cfg.output_dir)
-    write_csv(output / f"{cfg.name}.csv", long_table(metrics))
-    text = markdown_table(metrics, cfg.name)
+    write_csv(output / f"{cfg.name}.csv", long_table(metrics, published))
+    text = markdown_table(metrics, cfg.name, published, cfg.get("compare"), cfg.get("reference_agent", "hrl"))
     write_text(output / f"{cfg.name}.md", text)
     print(text)
     print(f"wrote {output / cfg.name}.md and .csv")
