@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from epictl.config import register
 from epictl.errors import EpictlError
+from epictl.paths import CONF_DIR
 from epictl.validation import validate_run_config
 
-CONF_DIR = Path(os.environ.get("EPICTL_CONF", Path(__file__).resolve().parents[1] / "conf"))
 MULTIRUN_FLAGS = ("-m", "--multirun")
 USAGE_ERROR = 2
 

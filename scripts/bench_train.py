@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from epictl.agents.hrl import HierarchicalAgent
-from epictl.app import CONF_DIR
 from epictl.config import register
+from epictl.paths import CONF_DIR
 from epictl.report.files import write_csv
 from epictl.runners.build import build_env
 from epictl.runners.replay import ReplayBuffer

@@ -51,8 +51,9 @@ def target_updates(overrides: list[str]) -> int:
     """agent.updates of the composed training config (the agent's yaml, schema default, overrides)."""
     from hydra import compose, initialize_config_dir
 
-    from epictl.app import CONF_DIR, one_line
+    from epictl.app import one_line
     from epictl.config import register
+    from epictl.paths import CONF_DIR
 
     register()
     try:

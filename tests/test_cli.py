@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO
 from hydra import compose, initialize_config_dir
 
-from conftest import REPO
-from epictl.app import CONF_DIR
 from epictl.cli import main
 from epictl.config import register
+from epictl.paths import CONF_DIR
 from epictl.validation import validate_run_config
 
 EPICTL = [sys.executable, "-m", "epictl"]

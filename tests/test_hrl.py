@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_cli import epictl
 
-from conftest import REPO
 from epictl.agents.hrl import HierarchicalAgent
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.networks import Actor, Critic, QNet
 from epictl.sim.metapop.city import City, mobility_from_dense, save_npz
 from epictl.sim.metapop.compartments import SLOTS_PER_WEEK
-from test_cli import epictl
-
-import gymnasium as gym
 
 
 @pytest.mark.parametrize("n_regions", [3, 13, 50, 673])

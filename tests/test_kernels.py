@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import random_city
+
 from epictl.sim.metapop.city import City, mobility_from_dense
-from epictl.sim.metapop.compartments import D, E, IH, IT, IU, N_COMPARTMENTS, S, SLOTS_PER_WEEK
+from epictl.sim.metapop.compartments import IH, IT, IU, N_COMPARTMENTS, SLOTS_PER_WEEK, E, S
 from epictl.sim.metapop.kernels import SLOTS_FIRST_DAY_ONLY, SLOTS_WEEKLY, slot_of
 from epictl.sim.metapop.params import DiseaseParams
 from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, SimOptions, outbreak_counts

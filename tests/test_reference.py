@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from epictl.sim.metapop.compartments import D, IH, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, S
+from epictl.sim.metapop.compartments import IH, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, D, S
 from epictl.sim.metapop.params import DiseaseParams
 from epictl.sim.metapop.reference import ReferenceSimulator
 from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, SimOptions, outbreak_counts

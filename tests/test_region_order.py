@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import random_city
+
 from epictl.sim.metapop import region_order
 from epictl.sim.metapop.city import City, mobility_from_dense
 from epictl.sim.metapop.compartments import SLOTS_PER_WEEK

@@ -7,8 +7,8 @@ import sys
 import time
 
 import pandas as pd
-
 from conftest import REPO
+
 from epictl.report.units import METRIC_COLUMNS
 
 AGENTS = ["no_medical", "expert_seriousness", "expert_population", "dqn_greedy", "dqn_expert", "hrl"]

@@ -16,7 +16,7 @@ from epictl.envs.allocation import N_PRINCIPLES, allocate_masks_proportional, al
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.city import City
-from epictl.sim.metapop.compartments import D, E, IH, IT, IU, N_COMPARTMENTS, NAMES, R
+from epictl.sim.metapop.compartments import IH, IT, IU, N_COMPARTMENTS, NAMES, D, E, R
 from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State, outbreak_counts, random_streams
 
 RESOURCES = ("beds", "masks")

@@ -1,7 +1,7 @@
 """Published results (KDD'21 Tables 3-4) and the paper's headline: gain over the strongest baseline.
 
 The numbers live in `conf/published/kdd21_tables.csv` (columns table, experiment, agent, metric,
-mean, std; metric names as in metrics.csv), found like epictl.app's CONF_DIR (`EPICTL_CONF` wins).
+mean, std; metric names as in metrics.csv), found through epictl.paths.CONF_DIR.
 
 Gain (paper §4.4: "averaging the four metrics relative to the strongest baseline, DQN expert = 1.0"):
 gain = 1 - mean over the (experiment, metric) cells of reference / baseline. The paper does not
@@ -15,16 +15,15 @@ chosen baseline is 0 are left out of the gain.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from epictl.errors import EpictlError
+from epictl.paths import CONF_DIR
 from epictl.report.units import METRIC_COLUMNS
 
-CONF_DIR = Path(os.environ.get("EPICTL_CONF", Path(__file__).resolve().parents[2] / "conf"))
 PUBLISHED_CSV = CONF_DIR / "published" / "kdd21_tables.csv"
 COLUMNS = ["table", "experiment", "agent", "metric", "mean", "std"]
 KEYS = ["table", "experiment", "agent", "metric"]

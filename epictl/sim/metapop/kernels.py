@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from epictl.sim.metapop.compartments import D, E, IA, IH, IT, IU, R, S, SLOTS_PER_WEEK, TICKS_PER_DAY
+from epictl.sim.metapop.compartments import IA, IH, IT, IU, SLOTS_PER_WEEK, TICKS_PER_DAY, D, E, R, S
 from epictl.sim.metapop.params import GAMMA_MASK, P_AR, P_BETA, P_EA, P_EI, P_HD, P_HR, P_ID, P_IR, P_TEST, R_A, R_E
 
 # Option codes shared with simulator.py (Numba needs plain integers).

@@ -13,7 +13,13 @@ import numpy as np
 from epictl.errors import EpictlError
 from epictl.sim.metapop.city import City
 from epictl.sim.metapop.compartments import (
-    D, E, IA, IH, IT, IU, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, R, S, SLOTS_PER_WEEK, TICKS_PER_DAY,
+    IH,
+    IT,
+    MOVING,
+    MOVING_WITH_IT,
+    N_COMPARTMENTS,
+    SLOTS_PER_WEEK,
+    TICKS_PER_DAY,
 )
 from epictl.sim.metapop.params import DiseaseParams
 from epictl.sim.metapop.simulator import DayPlan, SimOptions, State, random_streams

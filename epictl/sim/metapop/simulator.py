@@ -10,7 +10,7 @@ import numpy as np
 from epictl.errors import EpictlError
 from epictl.sim.metapop import kernels
 from epictl.sim.metapop.city import City
-from epictl.sim.metapop.compartments import IU, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, NAMES, S, TICKS_PER_DAY
+from epictl.sim.metapop.compartments import IU, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, NAMES, TICKS_PER_DAY, S
 from epictl.sim.metapop.params import DiseaseParams
 
 _CHOICES = {
