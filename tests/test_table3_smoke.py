@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pandas as pd
 from conftest import REPO
@@ -38,9 +37,6 @@ def test_smoke_builds_table3_and_resumes_to_a_no_op(tmp_path):
     assert len(frame) == len(AGENTS) * len(EXPERIMENTS) * len(METRIC_COLUMNS)
     assert (frame["episodes"] == 2).all() and frame["paper_mean"].notna().all()
 
-    started = time.monotonic()
     again = table3("--root", str(root), "--output-dir", str(tables))
-    elapsed = time.monotonic() - started
     assert again.stdout.count("skip") == len(EXPERIMENTS) * (3 + len(AGENTS))  # 3 trainings + 6 evals each
     assert "start (" not in again.stdout and "resume (" not in again.stdout
-    assert elapsed < 60, f"the no-op rerun took {elapsed:.0f} s"
