@@ -15,7 +15,7 @@ from omegaconf import MISSING
 from epictl.agents.baselines import BaselineAgentConfig
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.factory import MetapopEnvConfig
+from epictl.envs.metapop_factory import MetapopEnvConfig
 from epictl.rewards.kdd21 import Kdd21Reward
 
 

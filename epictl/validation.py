@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from omegaconf import DictConfig, OmegaConf
 
 from epictl.envs.metapop import ALLOCATIONS
@@ -12,15 +10,12 @@ from epictl.errors import EpictlError
 
 def validate_run_config(command: str, cfg: DictConfig) -> None:
     if "env" in cfg:
-        env = OmegaConf.to_object(cfg.env)
-        env.validate()
-        if env.city.source != "synthetic" and not (env.city.path and Path(env.city.path).expanduser().exists()):
-            raise EpictlError(f"env.city.path={env.city.path!r}: no such file or folder")
+        OmegaConf.to_object(cfg.env).validate()
     if "budget" in cfg:
         OmegaConf.to_object(cfg.budget).validate()
     if "agent" in cfg:
         agent = OmegaConf.to_object(cfg.agent).validate()
-        if agent.allocation not in ALLOCATIONS:
+        if getattr(agent, "allocation", ALLOCATIONS[0]) not in ALLOCATIONS:
             raise EpictlError(f"agent.allocation={agent.allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
     if "seeds" in cfg and cfg.seeds < 1:
         raise EpictlError(f"seeds={cfg.seeds} must be >= 1")

@@ -19,12 +19,11 @@ from omegaconf import OmegaConf
 from rich.console import Console
 from rich.table import Table
 
-from epictl.agents.hrl import HierarchicalAgent
+from epictl.agents.registry import make_agent
 from epictl.config import register
 from epictl.paths import CONF_DIR
 from epictl.report.files import write_csv
 from epictl.runners.build import build_env
-from epictl.runners.replay import ReplayBuffer
 
 TARGET_SECONDS_PER_STEP = 1.0
 OUTPUT = Path("outputs") / "bench" / "bench_train.csv"
@@ -39,10 +38,9 @@ def main(overrides: list[str]) -> None:
         cfg = compose(config_name="train", overrides=overrides)
     agent_config = OmegaConf.to_object(cfg.agent)
     began = time.perf_counter()
-    env = build_env(cfg, agent_config.allocation)
+    env = build_env(cfg, agent_config)
     setup = time.perf_counter() - began
-    agent = HierarchicalAgent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
-    replay = ReplayBuffer(agent_config.replay_capacity, seed=cfg.seed)
+    agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
     began = time.perf_counter()
     observation, _ = env.reset(seed=cfg.train_seed_offset)
     free_phase = time.perf_counter() - began
@@ -51,18 +49,15 @@ def main(overrides: list[str]) -> None:
     while steps < agent_config.updates:
         t0 = time.perf_counter()
         action = agent.act(observation, explore=True)
-        next_observation, reward, done, _, info = env.step(action)
+        next_observation, reward, terminated, truncated, info = env.step(action)
         t1 = time.perf_counter()
-        replay.add(observation=observation, principle=info["principle"], factor=info["factor"], reward=np.float32(reward),
-                   next_observation=next_observation, done=np.float32(done))
-        if len(replay) >= agent_config.batch_size:
-            agent.update(replay.sample(agent_config.batch_size))
+        agent.observe(observation, info["action"], reward, next_observation, terminated, truncated)
         t2 = time.perf_counter()
         simulate.append(t1 - t0)
         update.append(t2 - t1)
         steps += 1
         observation = next_observation
-        if done:  # a new episode re-runs (or replays from cache) the free phase
+        if terminated or truncated:  # a new episode re-runs (or replays from cache) the free phase
             resets += 1
             observation, _ = env.reset(seed=cfg.train_seed_offset + resets)
     total = time.perf_counter() - run_began

@@ -99,7 +99,7 @@ def test_factors_are_clipped_to_delta_and_reported(tiny_city):
     env = make_env(tiny_city)
     env.reset(seed=0)
     _, _, _, _, info = env.step({"principle": np.array([1, 2]), "factor": np.array([0.0, 2.0])})
-    np.testing.assert_allclose(info["factor"], [0.1, 1.0])
+    np.testing.assert_allclose(info["action"]["factor"], [0.1, 1.0])
 
 
 def test_observation_rows_follow_the_region_order(tiny_city):

@@ -6,22 +6,23 @@ from typing import Any
 
 
 class Agent:
-    """``act(obs, explore) -> action``; learning agents also implement ``update`` and the state dicts."""
+    """``act(obs, explore) -> action``; learning agents also learn from ``observe`` and keep state dicts."""
 
     trainable = False
 
     def reset(self, seed: int) -> None:
-        """Start an episode; agents with their own randomness reseed it here."""
+        """Start an episode; agents with their own randomness or memory reset it here."""
 
     def act(self, observation, explore: bool = False) -> Any:
         raise NotImplementedError
 
-    def update(self, batch) -> dict[str, float]:
-        """One learning step on a batch of transitions; fixed policies learn nothing."""
+    def observe(self, observation, action, reward: float, next_observation, terminated: bool,
+                truncated: bool) -> dict[str, float]:
+        """Learn from one executed transition (store it, update when ready); returns the losses."""
         return {}
 
     def state_dict(self) -> dict:
-        """Everything needed to restore the agent (parameters, optimisers, random state)."""
+        """Everything needed to restore the agent (parameters, optimisers, replay, random state)."""
         return {}
 
     def load_state_dict(self, state: dict, source: str) -> None:

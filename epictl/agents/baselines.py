@@ -22,15 +22,16 @@ class BaselineAgentConfig:
     allocation: str = "ranked"  # ranked [paper] | proportional (share by It) | none (blank control)
 
     def validate(self) -> "BaselineAgentConfig":
-        if self.kind not in BASELINES:
-            raise EpictlError(f"agent.kind={self.kind!r}; choose one of {', '.join(BASELINES)}")
+        if self.kind not in ("fixed", "random"):
+            raise EpictlError(f"agent.kind={self.kind!r}; choose fixed or random")
         return self
 
 
 class FixedPolicy(Agent):
     """Always the same principle and factor per resource (Expert seriousness / population, blank control)."""
 
-    def __init__(self, config: BaselineAgentConfig, action_space: gym.spaces.Dict):
+    def __init__(self, config: BaselineAgentConfig, observation_space: gym.Space, action_space: gym.spaces.Dict,
+                 seed: int = 0):
         n = action_space["principle"].nvec
         principles = np.asarray(config.principles, dtype=np.int64)
         if principles.shape != n.shape or np.any(principles < 0) or np.any(principles >= n):
@@ -46,7 +47,8 @@ class FixedPolicy(Agent):
 class RandomPolicy(Agent):
     """Uniform principle and factor each day, from its own seeded stream."""
 
-    def __init__(self, config: BaselineAgentConfig, action_space: gym.spaces.Dict):
+    def __init__(self, config: BaselineAgentConfig, observation_space: gym.Space, action_space: gym.spaces.Dict,
+                 seed: int = 0):
         self._space = action_space
 
     def reset(self, seed: int) -> None:
@@ -55,9 +57,3 @@ class RandomPolicy(Agent):
     def act(self, observation, explore: bool = False):
         return self._space.sample()
 
-
-BASELINES = {"fixed": FixedPolicy, "random": RandomPolicy}
-
-
-def make_baseline(config: BaselineAgentConfig, action_space: gym.spaces.Dict) -> Agent:
-    return BASELINES[config.validate().kind](config, action_space)

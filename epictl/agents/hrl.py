@@ -16,6 +16,7 @@ import torch
 from epictl.agents.base import Agent
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.networks import Actor, Critic, QNet
+from epictl.agents.replay import ReplayBuffer
 from epictl.agents.torch_device import resolve_device
 from epictl.errors import EpictlError
 
@@ -36,6 +37,7 @@ class HierarchicalAgent(Agent):
         self.learned = [j for j, learn in enumerate(config.learn_factors) if learn]
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
+        self.replay = ReplayBuffer(config.replay_capacity, seed=seed)
         c, h, s = len(config.input_columns), config.hidden, config.leaky_slope
         self.q_nets = torch.nn.ModuleList(QNet(c, n_regions, self.n_principles, h, s) for _ in range(2)).to(self.device)
         self.actors = torch.nn.ModuleList(Actor(c, n_regions, h, s, float(self.delta[j])) for j in self.learned).to(self.device)
@@ -71,6 +73,14 @@ class HierarchicalAgent(Agent):
         return {"principle": principles, "factor": factors.astype(np.float32)}
 
     # -- learning -------------------------------------------------------------------------------
+    def observe(self, observation, action, reward, next_observation, terminated, truncated) -> dict[str, float]:
+        """Store the executed transition (done only at the horizon) and take one update once a batch is there."""
+        self.replay.add(observation=observation, principle=action["principle"], factor=action["factor"],
+                        reward=np.float32(reward), next_observation=next_observation, done=np.float32(terminated))
+        if len(self.replay) < self.config.batch_size:
+            return {}
+        return self.update(self.replay.sample(self.config.batch_size))
+
     def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
         """One joint TD step on all value heads, one actor step, then soft target updates."""
         device = self.device
@@ -117,6 +127,7 @@ class HierarchicalAgent(Agent):
             "value_optimizer": self.value_optimizer.state_dict(),
             "actor_optimizer": self.actor_optimizer.state_dict() if self.actor_optimizer else None,
             "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+            "replay": self.replay.state_dict(),
         }
 
     def load_state_dict(self, state: dict, source: str) -> None:
@@ -129,3 +140,4 @@ class HierarchicalAgent(Agent):
             self.actor_optimizer.load_state_dict(state["actor_optimizer"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
+        self.replay.load_state_dict(state["replay"])

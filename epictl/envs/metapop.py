@@ -13,10 +13,12 @@ import numpy as np
 
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.allocation import N_PRINCIPLES, allocate_masks_proportional, allocate_masks_ranked, rank_regions
+from epictl.envs.report import EpisodeReport
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.city import City
 from epictl.sim.metapop.compartments import IH, IT, IU, N_COMPARTMENTS, NAMES, D, E, R
+from epictl.sim.metapop.metrics import epidemic_metrics
 from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State, outbreak_counts, random_streams
 
 RESOURCES = ("beds", "masks")
@@ -57,10 +59,12 @@ class MetapopEnv(gym.Env):
     """One episode = `free_days` without resources (snapshot cached per seed) + `controlled_days`."""
 
     metadata = {"render_modes": []}
+    family = "metapop"
 
     def __init__(self, city: City, simulator: MetapopSimulator, scenario: Scenario, budget: DailyBudget,
                  reward: Kdd21Reward, observation: str = "perfect", delta: tuple[float, float] = (0.1, 0.1),
-                 allocation: str = "ranked", record_regions: bool = False, region_order: np.ndarray | None = None):
+                 allocation: str = "ranked", record_regions: bool = False, region_order: np.ndarray | None = None,
+                 metric_window_start: int = 0):
         if observation not in OBSERVED:
             raise EpictlError(f"env.observation={observation!r}; choose one of {', '.join(OBSERVED)}")
         if allocation not in ALLOCATIONS:
@@ -70,6 +74,7 @@ class MetapopEnv(gym.Env):
         self.city, self.simulator, self.scenario = city, simulator, scenario.validate()
         self.budget, self.reward_fn, self.observation = budget.validate(), reward, observation
         self.allocation, self.record_regions = allocation, record_regions
+        self.metric_window_start = metric_window_start
         # Observation rows follow this permutation (KDD'21 reorder layer): neighbours exchange many people.
         self.region_order = np.arange(city.n_regions) if region_order is None else np.asarray(region_order)
         if sorted(self.region_order.tolist()) != list(range(city.n_regions)):
@@ -107,10 +112,11 @@ class MetapopEnv(gym.Env):
         after = self._record(plan, saturated, controlled=True)
         reward = self.reward_fn((before[E], after[E]), (before[IU] + before[IT], after[IU] + after[IT]))
         terminated = self.state.day >= self.scenario.free_days + self.scenario.controlled_days
-        info = {
-            "day": self.state.day, "saturated_ticks": saturated, "waiting": int(after[IT]),
-            "principle": principles, "factor": factors,
-        }
+        executed = {"principle": principles, "factor": factors.astype(np.float32)}
+        log = {"principle_beds": int(principles[0]), "principle_masks": int(principles[1]),
+               "factor_beds": float(factors[0]), "factor_masks": float(factors[1]),
+               "saturated_ticks": saturated, "waiting": int(after[IT])}
+        info = {"day": self.state.day, "action": executed, "log": log}
         return self._observe(), reward, terminated, False, info
 
     # -- decoding ------------------------------------------------------------------------------
@@ -141,6 +147,32 @@ class MetapopEnv(gym.Env):
         orders = [rank_regions(p, seriousness, self.city.flow, self.city.density) for p in principles]
         masks = allocate_masks_ranked(orders[1], factors[1], population, self.budget.masks_per_day)
         return DayPlan(masks, self.budget.beds, orders[0], factors[0], "ranked")
+
+    # -- episode outcome and snapshots ---------------------------------------------------------
+    def episode_report(self) -> EpisodeReport:
+        """KDD'21 §2.3 metrics (fractions of the population) plus allocation totals, daily curves."""
+        history = self.history
+        totals = np.stack([record.totals for record in history])
+        controlled = np.array([record.controlled for record in history])
+        metrics = epidemic_metrics(totals, self.city.total_population, self.metric_window_start)
+        metrics.update({
+            "masks_total": int(sum(record.masks for record in history)),
+            "bed_days": int(totals[controlled, IH].sum()),
+            "saturated_days": int(sum(record.saturated_ticks > 0 for record in history if record.controlled)),
+        })
+        curves = {"controlled": controlled, **{name: totals[:, c] for c, name in enumerate(NAMES)}}
+        regions = np.stack([record.regions for record in history]) if self.record_regions else None
+        infected = [name for name in NAMES if name not in ("S", "R", "D")]
+        return EpisodeReport(metrics, curves, {"infected": infected, "resolved": ["R", "D"]},
+                             self.scenario.free_days, NAMES, regions)
+
+    def snapshot(self):
+        """The episode in progress, for a checkpoint; ``restore`` continues it exactly."""
+        return self.state.copy(), list(self.history)
+
+    def restore(self, snapshot) -> None:
+        state, history = snapshot
+        self.state, self.history = state.copy(), list(history)
 
     # -- episode bookkeeping -------------------------------------------------------------------
     def _free_phase(self, seed: int) -> tuple[State, list[DayRecord]]:

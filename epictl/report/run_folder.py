@@ -14,9 +14,8 @@ from epictl.report.summary import summary_markdown
 class RunFolder:
     """metrics.csv (a row per episode), curves.parquet, curves_regions.parquet, summary.md, plots/."""
 
-    def __init__(self, path: Path, title: str, compartments: list[str], extra_columns: list[str]):
+    def __init__(self, path: Path, title: str):
         self.path, self.title = Path(path), title
-        self.compartments, self.extra_columns = compartments, extra_columns
         self.rows: list[dict] = []
         self.curves: list[pd.DataFrame] = []
         self.region_curves: list[pd.DataFrame] = []
@@ -35,14 +34,13 @@ class RunFolder:
     def metrics(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
 
-    def finish(self, first_controlled_day: int | None, plots: bool = True) -> None:
+    def finish(self, plots: dict[str, list[str]], first_controlled_day: int | None, draw: bool = True) -> None:
+        """summary.md, and one plot per entry of ``plots`` (name -> curve columns drawn together)."""
         if not self.rows:
             return
-        write_text(self.path / "summary.md", summary_markdown(self.metrics, self.title, self.extra_columns))
-        if plots:
+        write_text(self.path / "summary.md", summary_markdown(self.metrics, self.title))
+        if draw:
             curves = pd.concat(self.curves, ignore_index=True)
-            infected = [c for c in self.compartments if c not in ("S", "R", "D")]
-            plot_curves(curves, infected, first_controlled_day, f"{self.title}: infected",
-                        self.path / "plots" / "infected.png")
-            plot_curves(curves, ["R", "D"], first_controlled_day, f"{self.title}: resolved",
-                        self.path / "plots" / "resolved.png")
+            for name, columns in plots.items():
+                plot_curves(curves, columns, first_controlled_day, f"{self.title}: {name}",
+                            self.path / "plots" / f"{name}.png")

@@ -1,10 +1,10 @@
-"""mean (std) tables in the paper's units, as markdown."""
+"""mean (std) tables in the papers' units, as markdown."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from epictl.report.units import METRIC_COLUMNS, METRIC_LABELS
+from epictl.report.units import ID_COLUMNS, label
 
 
 def mean_std(values: pd.Series) -> str:
@@ -12,12 +12,11 @@ def mean_std(values: pd.Series) -> str:
     return f"{values.mean():.2f} ({std:.2f})"
 
 
-def summary_markdown(metrics: pd.DataFrame, title: str, extra: list[str] | None = None) -> str:
-    """One column per metric in paper units, plus allocation totals, mean (std) over episodes."""
+def summary_markdown(metrics: pd.DataFrame, title: str) -> str:
+    """One line per metric column (paper units first, then totals), mean (std) over episodes."""
     lines = [f"# {title}", "", f"Episodes: {len(metrics)} (seeds {', '.join(map(str, metrics['seed']))})", ""]
     lines += ["| metric | mean (std) |", "|---|---|"]
-    for column in METRIC_COLUMNS:
-        lines.append(f"| {METRIC_LABELS[column]} | {mean_std(metrics[column])} |")
-    for column in extra or []:
-        lines.append(f"| {column} | {mean_std(metrics[column])} |")
+    numeric = [c for c in metrics.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(metrics[c])]
+    for column in numeric:
+        lines.append(f"| {label(column)} | {mean_std(metrics[column])} |")
     return "\n".join(lines) + "\n"

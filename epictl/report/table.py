@@ -11,14 +11,15 @@ import pandas as pd
 
 from epictl.report.published import PAPER_CITY, Gain, agent_order, relative_gain
 from epictl.report.summary import mean_std
-from epictl.report.units import METRIC_COLUMNS, METRIC_LABELS
+from epictl.report.units import label, table_metrics
 
 MATCH = ["experiment", "agent", "metric"]
 
 
 def long_table(metrics: pd.DataFrame, published: pd.DataFrame | None = None) -> pd.DataFrame:
     """experiment, env, agent, metric, mean, std, episodes (+ paper_mean, paper_std): machine-readable."""
-    melted = metrics.melt(id_vars=["experiment", "env", "agent"], value_vars=METRIC_COLUMNS, var_name="metric")
+    melted = metrics.melt(id_vars=["experiment", "env", "agent"], value_vars=table_metrics(metrics.columns),
+                          var_name="metric")
     grouped = melted.groupby(["experiment", "env", "agent", "metric"], sort=False)["value"]
     table = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, episodes="count").reset_index()
     if published is None:
@@ -38,7 +39,7 @@ def markdown_table(metrics: pd.DataFrame, title: str, published: pd.DataFrame | 
     lines = [f"# {title}", "", f"| Exp | City | Metric | {header} |", "|---|---|---|" + "---|" * columns]
     paper = None if published is None else published.set_index(MATCH)
     for (experiment, env), block in metrics.groupby(["experiment", "env"], sort=False):
-        for column in METRIC_COLUMNS:
+        for column in table_metrics(metrics.columns):
             cells = []
             for agent in agents:
                 rows = block.loc[block["agent"] == agent, column]
@@ -46,7 +47,7 @@ def markdown_table(metrics: pd.DataFrame, title: str, published: pd.DataFrame | 
                 if paper is not None:
                     key = (experiment, agent, column)
                     cells.append(f"{paper.at[key, 'mean']:.2f} ({paper.at[key, 'std']:.2f})" if key in paper.index else "-")
-            lines.append(f"| {experiment} | {env} | {METRIC_LABELS[column]} | " + " | ".join(cells) + " |")
+            lines.append(f"| {experiment} | {env} | {label(column)} | " + " | ".join(cells) + " |")
     counts = metrics.groupby("agent")["seed"].count()
     lines += ["", "Episodes per agent: " + ", ".join(f"{a} {counts[a]}" for a in agents)]
     if published is not None:
@@ -56,7 +57,8 @@ def markdown_table(metrics: pd.DataFrame, title: str, published: pd.DataFrame | 
 
 def comparison_notes(metrics: pd.DataFrame, published: pd.DataFrame, compare: str, reference: str) -> list[str]:
     """The gain of `reference` over the strongest baseline, ours and the paper's, as markdown lines."""
-    ours_cells = metrics.groupby(["experiment", "env", "agent"], sort=False)[METRIC_COLUMNS].mean().stack()
+    columns = table_metrics(metrics.columns)
+    ours_cells = metrics.groupby(["experiment", "env", "agent"], sort=False)[columns].mean().stack()
     ours_cells = ours_cells.unstack("agent")  # rows (experiment, env, metric), one column per agent
     paper_cells = published.pivot_table(index=["experiment", "metric"], columns="agent", values="mean")
     lines = [f"Gain of {reference} over the strongest baseline: 1 - mean over (experiment, metric) cells of "

@@ -132,7 +132,7 @@ def warm_up(city, env_config) -> float:
 def timed_episode(env: MetapopEnv, seed: int) -> tuple[float, State, DayPlan]:
     """Seconds for the whole episode; also the first controlled day's state and Expert seriousness plan."""
     expert_config = BaselineAgentConfig(name="expert_seriousness", principles=[0, 0], factors=[1.0, 1.0])
-    expert = FixedPolicy(expert_config, env.action_space)
+    expert = FixedPolicy(expert_config, env.observation_space, env.action_space)
     began = time.perf_counter()
     observation, _ = env.reset(seed=seed)  # runs the free phase
     seconds = time.perf_counter() - began

@@ -1,6 +1,6 @@
-"""`epictl train`: one simulated day and one gradient update per step (KDD'21 Algorithm 1).
+"""`epictl train`: one environment step and one learning step per training step (KDD'21 Algorithm 1).
 
-Everything needed to continue lives in `checkpoints/last.pt` (agent, optimisers, replay, random
+Everything needed to continue lives in `checkpoints/last.pt` (agent with its replay and random
 states, the episode in progress), written atomically every `checkpoint_every` steps and on Ctrl-C,
 so `epictl train ... resume=<run dir>` carries on exactly where the run stopped.
 """
@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
 from omegaconf import DictConfig, OmegaConf
 
-from epictl.agents.hrl import HierarchicalAgent
+from epictl.agents.registry import make_agent
 from epictl.errors import EpictlError
-from epictl.report.files import write_atomic, write_csv
+from epictl.report.files import write_csv
 from epictl.runners.build import build_env
+from epictl.runners.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from epictl.runners.progress import progress_bar
-from epictl.runners.replay import ReplayBuffer
 
-CHECKPOINT = Path("checkpoints") / "last.pt"
 # Must match between a run and its resumption (agent.updates may grow to train longer).
 RESUME_KEYS = ("env", "budget", "reward", "seed", "train_seed_offset")
 
@@ -31,16 +28,16 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     if not getattr(agent_config, "trainable", False):
         raise EpictlError(f"agent {cfg.agent.name!r} is a fixed policy with nothing to train; use `epictl eval agent={cfg.agent.name}`")
     run_dir = Path(cfg.resume).expanduser() if cfg.resume else out_dir
-    env = build_env(cfg, agent_config.allocation)
-    agent = HierarchicalAgent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
-    replay = ReplayBuffer(agent_config.replay_capacity, seed=cfg.seed)
-    # `episode_in_progress` holds (env state, day records, observation) when a checkpoint falls mid-episode.
+    env = build_env(cfg, agent_config)
+    agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
+    # `episode_in_progress` holds (env snapshot, observation) when a checkpoint falls mid-episode.
     progress = {"step": 0, "episode": 0, "episode_return": 0.0, "episode_in_progress": None, "log": []}
     if cfg.resume:
-        progress = resume(run_dir, cfg, agent, replay)
+        progress = resume(run_dir, cfg, agent)
     observation = None
     if progress["episode_in_progress"]:
-        env.state, env.history, observation = progress["episode_in_progress"]
+        snapshot, observation = progress["episode_in_progress"]
+        env.restore(snapshot)
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=progress["step"])
@@ -50,59 +47,45 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
                                 completed=progress["step"])
             while progress["step"] < agent_config.updates:
                 if observation is None:
-                    observation, _ = env.reset(seed=cfg.train_seed_offset + cfg.seed + progress["episode"])
+                    episode_seed = cfg.train_seed_offset + cfg.seed + progress["episode"]
+                    observation, _ = env.reset(seed=episode_seed)
+                    agent.reset(episode_seed)
                     progress["episode_return"] = 0.0
                 action = agent.act(observation, explore=True)
                 next_observation, reward, terminated, truncated, info = env.step(action)
-                done = terminated or truncated
-                replay.add(observation=observation, principle=info["principle"], factor=info["factor"],
-                           reward=np.float32(reward), next_observation=next_observation, done=np.float32(terminated))
-                losses = agent.update(replay.sample(agent_config.batch_size)) if len(replay) >= agent_config.batch_size else {}
+                losses = agent.observe(observation, info["action"], reward, next_observation, terminated, truncated)
                 progress["step"] += 1
                 progress["episode_return"] += reward
                 record = {"step": progress["step"], "episode": progress["episode"], "reward": reward, **losses,
-                          "principle_beds": int(info["principle"][0]), "principle_masks": int(info["principle"][1]),
-                          "factor_beds": float(info["factor"][0]), "factor_masks": float(info["factor"][1]),
-                          "saturated_ticks": info["saturated_ticks"]}
-                if done:
+                          **info.get("log", {})}
+                if terminated or truncated:
                     record["episode_return"] = progress["episode_return"]
                     progress["episode"] += 1
-                observation = None if done else next_observation
+                observation = None if terminated or truncated else next_observation
                 progress["log"].append(record)
                 for key, value in record.items():
                     if key not in ("step", "episode"):
                         writer.add_scalar(f"train/{key}", value, progress["step"])
                 bar.advance(task)
                 if progress["step"] % agent_config.checkpoint_every == 0 or progress["step"] == agent_config.updates:
-                    save(run_dir, cfg, agent, replay, env, progress, observation)
+                    save(run_dir, cfg, agent, env, progress, observation)
     except KeyboardInterrupt:
-        save(run_dir, cfg, agent, replay, env, progress, observation)
+        save(run_dir, cfg, agent, env, progress, observation)
         raise
     finally:
         writer.close()
     print(f"trained {progress['step']} steps ({progress['episode']} finished episodes); checkpoint {run_dir / CHECKPOINT}")
 
 
-def save(run_dir: Path, cfg: DictConfig, agent, replay: ReplayBuffer, env, progress: dict, observation) -> None:
-    progress["episode_in_progress"] = None if observation is None else (env.state, env.history, observation)
-    state = {"progress": progress, "agent": agent.state_dict(), "replay": replay.state_dict(),
-             "config": OmegaConf.to_container(cfg, resolve=True)}
-    write_atomic(run_dir / CHECKPOINT, lambda tmp: torch.save(state, tmp))
+def save(run_dir: Path, cfg: DictConfig, agent, env, progress: dict, observation) -> None:
+    progress["episode_in_progress"] = None if observation is None else (env.snapshot(), observation)
+    save_checkpoint(run_dir, {"progress": progress, "agent": agent.state_dict(),
+                              "config": OmegaConf.to_container(cfg, resolve=True)})
     write_csv(run_dir / "train_log.csv", pd.DataFrame(progress["log"]))
 
 
-def load_checkpoint(run_dir: Path, device) -> dict:
-    path = Path(run_dir).expanduser() / CHECKPOINT
-    if not path.is_file():
-        raise EpictlError(f"{path}: no checkpoint (train first, or check the run folder)")
-    try:
-        return torch.load(path, map_location=device, weights_only=False)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise EpictlError(f"{path}: unreadable checkpoint ({exc})") from None
-
-
-def resume(run_dir: Path, cfg: DictConfig, agent: HierarchicalAgent, replay: ReplayBuffer) -> dict:
-    state = load_checkpoint(run_dir, agent.device)
+def resume(run_dir: Path, cfg: DictConfig, agent) -> dict:
+    state = load_checkpoint(run_dir)
     current = OmegaConf.to_container(cfg, resolve=True)
     for key in RESUME_KEYS:
         if state["config"].get(key) != current.get(key):
@@ -111,5 +94,4 @@ def resume(run_dir: Path, cfg: DictConfig, agent: HierarchicalAgent, replay: Rep
     if saved_agent != {k: v for k, v in current["agent"].items() if k != "updates"}:
         raise EpictlError(f"resume: {run_dir} was trained with a different agent config (only agent.updates may change)")
     agent.load_state_dict(state["agent"], str(run_dir / CHECKPOINT))
-    replay.load_state_dict(state["replay"])
     return state["progress"]

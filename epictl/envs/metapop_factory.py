@@ -38,6 +38,8 @@ class MetapopEnvConfig:
             raise EpictlError(f"env.reorder={self.reorder!r}; choose flow_path or none")
         if len(self.delta) != 2:
             raise EpictlError(f"env.delta={list(self.delta)} needs one bound per resource (beds, masks)")
+        if self.city.source != "synthetic" and not (self.city.path and Path(self.city.path).expanduser().exists()):
+            raise EpictlError(f"env.city.path={self.city.path!r}: no such file or folder")
         self.disease.validate()
         self.sim.validate()
         self.scenario.validate()
@@ -50,9 +52,15 @@ class MetapopEnvConfig:
 
 def make_metapop_env(config: MetapopEnvConfig, budget: DailyBudget, reward: Kdd21Reward,
                      allocation: str = "ranked") -> MetapopEnv:
+    """``allocation`` is how the agent's action is decoded: ranked [paper], proportional, none (blank control)."""
     config.validate()
     city = load_city(config.city)
     simulator = MetapopSimulator(city, config.disease, config.sim)
     order = cached_flow_path_order(city, Path(config.city.cache_dir).expanduser()) if config.reorder == "flow_path" else None
     return MetapopEnv(city, simulator, config.scenario, budget, reward, config.observation,
-                      tuple(config.delta), allocation, config.record_regions, order)
+                      tuple(config.delta), allocation, config.record_regions, order, config.metric_window_start)
+
+
+def build_metapop_env(config: MetapopEnvConfig, budget: DailyBudget, reward: Kdd21Reward, agent_config) -> MetapopEnv:
+    """The registry's builder: the agent config says how its actions are decoded (``allocation``)."""
+    return make_metapop_env(config, budget, reward, getattr(agent_config, "allocation", "ranked"))
