@@ -14,7 +14,9 @@ from epictl.rewards.ohi2020 import Ohi2020Reward
 from epictl.sim.grid.compartments import EMPTY, NO_CELL, WALL, D, E, I, R, S
 from epictl.sim.grid.ode import SeirdOde
 from epictl.sim.grid.params import GridParams
+from epictl.sim.grid.reference import ReferenceGrid
 from epictl.sim.grid.simulator import GridSimulator, GridState
+from epictl.sim.grid.xoshiro import fill_below, next_u64
 
 
 def small(**overrides) -> GridParams:
@@ -131,6 +133,17 @@ def test_exposed_people_never_infect():
     for _ in range(10):
         assert sim.step_day(state, 0).new_exposed == 0
     assert np.count_nonzero(state.status == E) == 200
+
+
+def test_every_infector_was_infectious_when_it_infected():
+    """[epictl] only infectious people infect: whoever infected someone on day t was I after day t − 1."""
+    state, history = clock_trajectory(small(warmup_days=0), seed=13, days=40)
+    infected = np.flatnonzero(state.infected_day > 0)
+    assert len(infected) > 100
+    infectors = state.infected_by[infected]
+    assert np.all(history[state.infected_day[infected] - 1, infectors] == I)
+    assert np.all(state.infected_by[state.infected_day <= 0] == -1)
+    np.testing.assert_array_equal(np.bincount(infectors, minlength=400), state.secondary)
 
 
 def test_moore_neighbourhood_infects_without_collision():
@@ -286,3 +299,31 @@ def test_ode_conserves_population_and_matches_scipy():
                                 rtol=1e-9, atol=1e-6)
     for k, name in enumerate("SEIRD"):
         np.testing.assert_allclose(curves[name], exact.y[k], atol=0.05)
+
+
+def test_reference_simulates_the_same_model():
+    """The bench's pure-Python baseline: same mean spread and economy as the kernel (independent code)."""
+    params = GridParams(population=400, density=0.05, initial_infectious=10)
+    kernel, reference = [], []
+    for seed in range(20):
+        sim = GridSimulator(params)
+        state = sim.reset(seed)
+        for _ in range(8):
+            stats = sim.step_day(state, 0)
+        kernel.append((400 - stats.susceptible, stats.economy))
+        world = ReferenceGrid(params, seed)
+        for _ in range(8):
+            day = world.step_day(0)
+        reference.append((400 - day["S"], day["economy"]))
+    kernel, reference = np.array(kernel), np.array(reference)
+    standard_error = np.sqrt((kernel.var(axis=0) + reference.var(axis=0)) / 20)
+    assert np.all(np.abs(kernel.mean(axis=0) - reference.mean(axis=0)) < 4 * standard_error + 1e-3)
+
+
+def test_xoshiro_matches_its_reference_and_draws_uniform_offsets():
+    state = np.array([1, 2, 3, 4], dtype=np.uint64)  # outputs of the authors' C code from this state
+    assert [int(next_u64(state)) for _ in range(4)] == [11520, 0, 1509978240, 1215971899390074240]
+    offsets = np.empty(90_001, dtype=np.int64)
+    fill_below(offsets, len(offsets), 9, state)
+    counts = np.bincount(offsets, minlength=9)
+    assert counts.sum() == 90_001 and np.all(np.abs(counts - 10_000) < 500)  # 5 standard deviations
