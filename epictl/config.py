@@ -14,6 +14,7 @@ from omegaconf import MISSING
 
 from epictl.agents.baselines import BaselineAgentConfig
 from epictl.agents.hrl_config import HRLAgentConfig
+from epictl.agents.rebuild_config import RebuildConfig
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.metapop_factory import MetapopEnvConfig
 from epictl.rewards.kdd21 import Kdd21Reward
@@ -67,5 +68,6 @@ def register() -> None:
     store.store(group="env", name="metapop_schema", node=MetapopEnvConfig)
     store.store(group="agent", name="baseline_schema", node=BaselineAgentConfig)
     store.store(group="agent", name="hrl_schema", node=HRLAgentConfig)
+    store.store(group="agent", name="rebuild_schema", node=RebuildConfig)
     store.store(group="budget", name="daily_schema", node=DailyBudget)
     store.store(group="reward", name="kdd21_schema", node=Kdd21Reward)

@@ -42,7 +42,8 @@ def main(overrides: list[str]) -> None:
     setup = time.perf_counter() - began
     agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
     began = time.perf_counter()
-    observation, _ = env.reset(seed=cfg.train_seed_offset)
+    observation, info = env.reset(seed=cfg.train_seed_offset)
+    agent.reset(cfg.train_seed_offset, info)
     free_phase = time.perf_counter() - began
     simulate, update, steps, resets = [], [], 0, 0
     run_began = time.perf_counter()
@@ -59,7 +60,8 @@ def main(overrides: list[str]) -> None:
         observation = next_observation
         if terminated or truncated:  # a new episode re-runs (or replays from cache) the free phase
             resets += 1
-            observation, _ = env.reset(seed=cfg.train_seed_offset + resets)
+            observation, info = env.reset(seed=cfg.train_seed_offset + resets)
+            agent.reset(cfg.train_seed_offset + resets, info)
     total = time.perf_counter() - run_began
     rows = [
         ("city + env set-up", setup, "s"), ("free phase (first episode)", free_phase, "s"),

@@ -13,7 +13,8 @@ from epictl.agents.hrl import HierarchicalAgent
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.networks import Actor, Critic, QNet
 from epictl.sim.metapop.city import City, mobility_from_dense, save_npz
-from epictl.sim.metapop.compartments import SLOTS_PER_WEEK
+from epictl.sim.metapop.compartments import NAMES, SLOTS_PER_WEEK
+from epictl.spaces import ChannelBox
 
 
 @pytest.mark.parametrize("n_regions", [3, 13, 50, 673])
@@ -33,7 +34,7 @@ def test_parameter_counts_match_the_paper_at_673_regions():
 
 
 def spaces(n_regions: int):
-    observation = gym.spaces.Box(0.0, np.inf, (n_regions, 8), np.float32)
+    observation = ChannelBox(n_regions, NAMES)
     action = gym.spaces.Dict({"principle": gym.spaces.MultiDiscrete([7, 7]),
                               "factor": gym.spaces.Box(np.float32(0.1), np.float32(1.0), (2,), np.float32)})
     return observation, action

@@ -10,8 +10,8 @@ class Agent:
 
     trainable = False
 
-    def reset(self, seed: int) -> None:
-        """Start an episode; agents with their own randomness or memory reset it here."""
+    def reset(self, seed: int, info: dict | None = None) -> None:
+        """Start an episode; ``info`` is the env's reset info (e.g. the observations so far)."""
 
     def act(self, observation, explore: bool = False) -> Any:
         raise NotImplementedError

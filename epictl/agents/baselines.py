@@ -51,7 +51,7 @@ class RandomPolicy(Agent):
                  seed: int = 0):
         self._space = action_space
 
-    def reset(self, seed: int) -> None:
+    def reset(self, seed: int, info: dict | None = None) -> None:
         self._space.seed(seed)
 
     def act(self, observation, explore: bool = False):

@@ -27,9 +27,13 @@ class HierarchicalAgent(Agent):
     def __init__(self, config: HRLAgentConfig, observation_space: gym.spaces.Box, action_space: gym.spaces.Dict,
                  seed: int = 0):
         self.config = config.validate()
-        n_regions, n_channels = observation_space.shape
-        if max(config.input_columns) >= n_channels:
-            raise EpictlError(f"agent.input_columns {list(config.input_columns)} exceed the {n_channels} observed channels")
+        n_regions, _ = observation_space.shape
+        channels = list(getattr(observation_space, "channels", ()))
+        inputs = [name for name in config.input_scale if name in channels]
+        if not inputs:
+            raise EpictlError(f"agent.input_scale names {list(config.input_scale)}, the observation offers {channels}")
+        self.input_names = inputs
+        self._input_index = [channels.index(name) for name in inputs]
         self.n_regions = n_regions
         self.device = resolve_device(config.device)
         self.delta = action_space["factor"].low.astype(np.float64)
@@ -38,7 +42,7 @@ class HierarchicalAgent(Agent):
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.replay = ReplayBuffer(config.replay_capacity, seed=seed)
-        c, h, s = len(config.input_columns), config.hidden, config.leaky_slope
+        c, h, s = len(inputs), config.hidden, config.leaky_slope
         self.q_nets = torch.nn.ModuleList(QNet(c, n_regions, self.n_principles, h, s) for _ in range(2)).to(self.device)
         self.actors = torch.nn.ModuleList(Actor(c, n_regions, h, s, float(self.delta[j])) for j in self.learned).to(self.device)
         self.critics = torch.nn.ModuleList(Critic(c, n_regions, h, s) for _ in self.learned).to(self.device)
@@ -48,13 +52,14 @@ class HierarchicalAgent(Agent):
             {"params": self.critics.parameters(), "lr": config.lr_critic},
         ])
         self.actor_optimizer = torch.optim.Adam(self.actors.parameters(), lr=config.lr_actor) if self.learned else None
-        self._scale = torch.tensor(config.input_scale, dtype=torch.float32, device=self.device).view(1, -1, 1)
+        scale = [config.input_scale[name] for name in inputs]
+        self._scale = torch.tensor(scale, dtype=torch.float32, device=self.device).view(1, -1, 1)
 
     # -- acting ---------------------------------------------------------------------------------
     def features(self, observations) -> torch.Tensor:
         """[B, M, channels] observations -> scaled [B, C, M] network input."""
         x = torch.as_tensor(np.asarray(observations), dtype=torch.float32, device=self.device)
-        x = x.reshape(-1, self.n_regions, x.shape[-1])[:, :, list(self.config.input_columns)]
+        x = x.reshape(-1, self.n_regions, x.shape[-1])[:, :, self._input_index]
         return x.transpose(1, 2) * self._scale
 
     @torch.no_grad()
@@ -121,7 +126,7 @@ class HierarchicalAgent(Agent):
     # -- persistence ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
-            "n_regions": self.n_regions, "learned": self.learned,
+            "n_regions": self.n_regions, "learned": self.learned, "inputs": self.input_names,
             "q_nets": self.q_nets.state_dict(), "actors": self.actors.state_dict(),
             "critics": self.critics.state_dict(), "targets": self.targets.state_dict(),
             "value_optimizer": self.value_optimizer.state_dict(),
@@ -134,6 +139,8 @@ class HierarchicalAgent(Agent):
         if state["n_regions"] != self.n_regions or state["learned"] != self.learned:
             raise EpictlError(f"{source}: trained for {state['n_regions']} regions and learned factors "
                               f"{state['learned']}, this run has {self.n_regions} and {self.learned}")
+        if state["inputs"] != self.input_names:
+            raise EpictlError(f"{source}: trained on inputs {state['inputs']}, this run observes {self.input_names}")
         for name in ("q_nets", "actors", "critics", "targets", "value_optimizer"):
             getattr(self, name).load_state_dict(state[name])
         if self.actor_optimizer:

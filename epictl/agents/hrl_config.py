@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from epictl.errors import EpictlError
 
@@ -16,8 +17,11 @@ class HRLAgentConfig:
     allocation: str = "ranked"
     learn_factors: list[bool] = field(default_factory=lambda: [True, True])  # per resource (beds, masks)
     fixed_factors: list[float] = field(default_factory=lambda: [1.0, 1.0])  # used where not learned
-    input_columns: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 6, 7])  # E, Iu, It, Ih, R, D
-    input_scale: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.01, 0.05, 0.01, 0.05])
+    # Network inputs by compartment name, with the paper's fixed scale; the agent uses those the
+    # observation offers (imperfect information without rebuilding: It, Ih, D only).
+    input_scale: dict[str, float] = field(default_factory=lambda: {
+        "E": 0.01, "Iu": 0.05, "It": 0.01, "Ih": 0.05, "R": 0.01, "D": 0.05})
+    rebuild: Optional[str] = None  # run folder of `epictl train agent=rebuild`: act on rebuilt E, Iu, R
     hidden: int = 128
     leaky_slope: float = 0.2
     lr_q: float = 1e-3
@@ -40,8 +44,8 @@ class HRLAgentConfig:
     def validate(self) -> "HRLAgentConfig":
         if len(self.learn_factors) != 2 or len(self.fixed_factors) != 2:
             raise EpictlError("agent.learn_factors and agent.fixed_factors need one entry per resource (beds, masks)")
-        if len(self.input_columns) != len(self.input_scale) or not self.input_columns:
-            raise EpictlError("agent.input_columns and agent.input_scale must have the same, non-zero length")
+        if not self.input_scale:
+            raise EpictlError("agent.input_scale needs at least one compartment, e.g. {It: 0.01}")
         if not 0.0 <= self.epsilon <= 1.0 or not 0.0 < self.tau <= 1.0 or not 0.0 <= self.discount < 1.0:
             raise EpictlError("agent: epsilon in [0, 1], tau in (0, 1], discount in [0, 1) required")
         if self.batch_size < 1 or self.replay_capacity < self.batch_size or self.updates < 1:

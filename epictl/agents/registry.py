@@ -1,6 +1,7 @@
 """Agent kinds: an agent config's ``kind`` names the class, imported only when used (torch is slow to load).
 
-Every class is built as ``cls(config, observation_space, action_space, seed)``.
+Every class is built as ``cls(config, observation_space, action_space, seed)``; a config with a
+``rebuild`` run folder gets the class wrapped so it acts on rebuilt information.
 """
 
 from __future__ import annotations
@@ -22,4 +23,9 @@ def make_agent(config, observation_space, action_space, seed: int) -> Agent:
     if kind not in KINDS:
         raise EpictlError(f"agent.kind={kind!r}; choose one of {', '.join(KINDS)}")
     module, name = KINDS[kind].split(":")
-    return getattr(import_module(module), name)(config.validate(), observation_space, action_space, seed)
+    agent_class = getattr(import_module(module), name)
+    if getattr(config, "rebuild", None):
+        from epictl.agents.rebuilding import RebuildingAgent
+
+        return RebuildingAgent(agent_class, config.validate(), observation_space, action_space, seed)
+    return agent_class(config.validate(), observation_space, action_space, seed)

@@ -14,6 +14,7 @@ import numpy as np
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.allocation import N_PRINCIPLES, allocate_masks_proportional, allocate_masks_ranked, rank_regions
 from epictl.envs.report import EpisodeReport
+from epictl.spaces import ChannelBox
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.city import City
@@ -50,6 +51,7 @@ class Scenario:
 class DayRecord:
     totals: np.ndarray  # int64 [8] after the day
     regions: np.ndarray | None  # int64 [M, 8] after the day, when recorded
+    observation: np.ndarray  # float32 [M, observed channels] after the day, rows in region_order
     saturated_ticks: int
     masks: int
     controlled: bool
@@ -82,7 +84,7 @@ class MetapopEnv(gym.Env):
         self.delta = np.asarray(delta, dtype=np.float32)
         m = city.n_regions
         self.observed_columns = OBSERVED[observation]
-        self.observation_space = gym.spaces.Box(0.0, np.inf, (m, len(self.observed_columns)), np.float32)
+        self.observation_space = ChannelBox(m, tuple(NAMES[c] for c in self.observed_columns))
         self.action_space = gym.spaces.Dict({
             "principle": gym.spaces.MultiDiscrete([N_PRINCIPLES] * len(RESOURCES)),
             "factor": gym.spaces.Box(self.delta, np.ones(len(RESOURCES), np.float32), dtype=np.float32),
@@ -100,7 +102,9 @@ class MetapopEnv(gym.Env):
         state, free_history = self._free_phase_cache[episode_seed]
         self.state = state.copy()
         self.history = list(free_history)
-        return self._observe(), {"day": self.state.day}
+        # Everything observed since the outbreak, so a recurrent agent can start from the whole series.
+        history = np.stack([record.observation for record in self.history])
+        return self._observe(), {"day": self.state.day, "history": history}
 
     def step(self, action):
         if self.state is None:
@@ -163,7 +167,7 @@ class MetapopEnv(gym.Env):
         curves = {"controlled": controlled, **{name: totals[:, c] for c, name in enumerate(NAMES)}}
         regions = np.stack([record.regions for record in history]) if self.record_regions else None
         infected = [name for name in NAMES if name not in ("S", "R", "D")]
-        return EpisodeReport(metrics, curves, {"infected": infected, "resolved": ["R", "D"]},
+        return EpisodeReport(self.family, metrics, curves, {"infected": infected, "resolved": ["R", "D"]},
                              self.scenario.free_days, NAMES, regions)
 
     def snapshot(self):
@@ -196,7 +200,7 @@ class MetapopEnv(gym.Env):
     def _record(self, plan: DayPlan, saturated: int, controlled: bool) -> np.ndarray:
         totals = self.state.counts.sum(axis=0)
         regions = self.state.counts.copy() if self.record_regions else None
-        self.history.append(DayRecord(totals, regions, saturated, int(plan.masks.sum()), controlled))
+        self.history.append(DayRecord(totals, regions, self._observe(), saturated, int(plan.masks.sum()), controlled))
         return totals
 
     def _observe(self) -> np.ndarray:

@@ -11,7 +11,8 @@ import numpy as np
 class EpisodeReport:
     """Outcome metrics, day-indexed curves and how to plot them, for one finished episode."""
 
-    metrics: dict[str, float]  # metric key -> value (report/units.py turns known keys into table units)
+    family: str  # the simulator family, which decides the metrics' table units (report/units.py)
+    metrics: dict[str, float]  # metric key -> value
     curves: dict[str, np.ndarray]  # column -> one value per recorded day (day 0 first)
     plots: dict[str, list[str]] = field(default_factory=dict)  # plot name -> curve columns drawn together
     first_controlled_day: int | None = None  # a dashed line where decisions start

@@ -1,6 +1,6 @@
 """Table units of each family's outcome metrics: key from the env -> (column in metrics.csv, label, factor).
 
-Metrics not listed here go to metrics.csv unchanged, under their own name.
+Metrics a family does not list go to metrics.csv unchanged, under their own name.
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ KDD21_METRICS = {
     "max_daily_infection": ("max_daily_infection_permille", "Max daily infection (‰)", 1e3),
     "max_daily_death": ("max_daily_death_per10k", "Max daily death (1e-4)", 1e4),
 }
-UNITS = {**KDD21_METRICS}
+UNITS = {"metapop": KDD21_METRICS}
 METRIC_COLUMNS = [column for column, _, _ in KDD21_METRICS.values()]
 # The headline metrics of each family's paper tables, in table order.
 TABLE_METRICS = {"metapop": METRIC_COLUMNS}
-LABELS = {column: label for column, label, _ in UNITS.values()}
+LABELS = {column: label for units in UNITS.values() for column, label, _ in units.values()}
 ID_COLUMNS = ("agent", "env", "experiment", "seed")
 
 
-def in_table_units(metrics: dict[str, float]) -> dict[str, float]:
+def in_table_units(family: str, metrics: dict[str, float]) -> dict[str, float]:
+    units = UNITS.get(family, {})
     row = {}
     for key, value in metrics.items():
-        column, _, factor = UNITS.get(key, (key, key, 1))
+        column, _, factor = units.get(key, (key, key, 1))
         row[column] = value * factor
     return row
 

@@ -23,8 +23,8 @@ class EpisodeResult:
 def play_episode(env, agent: Agent, seed: int, explore: bool = False,
                  on_day: Callable[[], None] | None = None) -> float:
     """Reset with ``seed``, act until the episode ends; returns the summed reward."""
-    observation, _ = env.reset(seed=seed)
-    agent.reset(seed)
+    observation, info = env.reset(seed=seed)
+    agent.reset(seed, info)
     total, done = 0.0, False
     while not done:
         observation, reward, terminated, truncated, _ = env.step(agent.act(observation, explore=explore))
@@ -36,7 +36,7 @@ def play_episode(env, agent: Agent, seed: int, explore: bool = False,
 
 
 def episode_result(report: EpisodeReport, seed: int, episode_return: float) -> EpisodeResult:
-    row = {"seed": seed, **in_table_units(report.metrics), "episode_return": float(episode_return)}
+    row = {"seed": seed, **in_table_units(report.family, report.metrics), "episode_return": float(episode_return)}
     curves = pd.DataFrame(report.curves)
     curves.insert(0, "day", np.arange(len(curves)))
     curves.insert(0, "seed", seed)

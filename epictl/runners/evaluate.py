@@ -13,6 +13,10 @@ from epictl.runners.progress import progress_bar
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
+    if cfg.agent.kind == "rebuild":
+        from epictl.runners.rebuild import evaluate
+
+        return evaluate(cfg, out_dir)
     env, agent = build_env_and_agent(cfg)
     experiment = choices.get("experiment") or "-"
     title = f"{cfg.agent.name} on {cfg.env.name} ({experiment})"

@@ -25,6 +25,10 @@ RESUME_KEYS = ("env", "budget", "reward", "seed", "train_seed_offset")
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     agent_config = OmegaConf.to_object(cfg.agent)
+    if agent_config.kind == "rebuild":
+        from epictl.runners.rebuild import train
+
+        return train(cfg, out_dir)
     if not getattr(agent_config, "trainable", False):
         raise EpictlError(f"agent {cfg.agent.name!r} is a fixed policy with nothing to train; use `epictl eval agent={cfg.agent.name}`")
     run_dir = Path(cfg.resume).expanduser() if cfg.resume else out_dir
@@ -48,8 +52,8 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
             while progress["step"] < agent_config.updates:
                 if observation is None:
                     episode_seed = cfg.train_seed_offset + cfg.seed + progress["episode"]
-                    observation, _ = env.reset(seed=episode_seed)
-                    agent.reset(episode_seed)
+                    observation, info = env.reset(seed=episode_seed)
+                    agent.reset(episode_seed, info)
                     progress["episode_return"] = 0.0
                 action = agent.act(observation, explore=True)
                 next_observation, reward, terminated, truncated, info = env.step(action)

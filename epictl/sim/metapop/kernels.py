@@ -50,8 +50,12 @@ def _die_or_recover(rng, c, column, p_die, p_recover):
 
 
 @numba.njit(cache=True)
-def transitions(counts, masks, mask_base_static, coverage_on_present, p, rng):
-    """Disease transitions of one tick in every region, sequential as in KDD'21 spec §3.2."""
+def transitions(counts, ever_tested, masks, mask_base_static, coverage_on_present, p, rng):
+    """Disease transitions of one tick in every region, sequential as in KDD'21 spec §3.2.
+
+    ``ever_tested[j]`` accumulates the Iu -> It moves in region j: the model's confirmed cases, which the
+    counts alone cannot give back once tested cases recover, die or enter hospital.
+    """
     for j in range(counts.shape[0]):
         c = counts[j]
         present = c[S] + c[E] + c[IU] + c[IT] + c[IA] + c[IH] + c[R]
@@ -75,6 +79,7 @@ def transitions(counts, masks, mask_base_static, coverage_on_present, p, rng):
             tested = _binomial(rng, c[IU], p[P_TEST])
             c[IU] -= tested
             c[IT] += tested
+            ever_tested[j] += tested
             _die_or_recover(rng, c, IU, p[P_ID], p[P_IR])
         if c[IT] > 0:
             _die_or_recover(rng, c, IT, p[P_ID], p[P_IR])
@@ -240,16 +245,17 @@ def slot_of(tick, start_slot, slot_mode):
 
 @numba.njit(cache=True)
 def run_ticks(
-    counts, first_tick, n_ticks, p, masks, mask_base_static, coverage_on_present,
+    counts, ever_tested, first_tick, n_ticks, p, masks, mask_base_static, coverage_on_present,
     n_beds, bed_rule, bed_order, bed_factor, rounding,
     moving_columns, slot_matrix, stay, indptr, dest, prob, cumulative, start_slot, slot_mode,
     mobility_mode, fast_threshold, rng_transitions, rng_mobility, rng_allocation,
 ):
-    """Advance ``n_ticks`` ticks in place; returns the number of ticks that ended with beds saturated."""
+    """Advance ``n_ticks`` ticks in place (``counts`` and the ``ever_tested`` counter); returns the number of
+    ticks that ended with beds saturated."""
     scratch = np.empty_like(counts)
     saturated_ticks = 0
     for t in range(first_tick, first_tick + n_ticks):
-        transitions(counts, masks, mask_base_static, coverage_on_present, p, rng_transitions)
+        transitions(counts, ever_tested, masks, mask_base_static, coverage_on_present, p, rng_transitions)
         if admit_to_beds(counts, n_beds, bed_rule, bed_order, bed_factor, rounding, rng_allocation):
             saturated_ticks += 1
         matrix = slot_matrix[slot_of(t, start_slot, slot_mode)]

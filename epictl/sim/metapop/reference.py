@@ -46,20 +46,21 @@ class ReferenceSimulator:
         if counts.shape != (self.city.n_regions, N_COMPARTMENTS) or np.any(counts < 0):
             raise EpictlError(f"start state must be non-negative [{self.city.n_regions}][8]")
         transitions, mobility, allocation, _ = random_streams(seed)
-        return State(counts, 0, transitions, mobility, allocation)
+        return State(counts, 0, transitions, mobility, allocation, np.zeros(len(counts), np.int64))
 
     def step_day(self, state: State, plan: DayPlan) -> int:
         """Simulate 48 ticks in place; returns the number of ticks that ended with beds saturated."""
         saturated = 0
         for _ in range(TICKS_PER_DAY):
-            self.transitions(state.counts, plan.masks, state.rng_transitions)
+            self.transitions(state.counts, state.ever_tested, plan.masks, state.rng_transitions)
             saturated += self.admit_to_beds(state.counts, plan, state.rng_allocation)
             state.counts[:] = self.move(state.counts, self.slot_matrix(state.tick), state.rng_mobility)
             state.tick += 1
         return saturated
 
     # -- spec §2-§3.2: sequential draws per region, each on the counts left by the previous one ---
-    def transitions(self, counts: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> None:
+    def transitions(self, counts: np.ndarray, ever_tested: np.ndarray, masks: np.ndarray,
+                    rng: np.random.Generator) -> None:
         q = self.params
         for j in range(len(counts)):
             s, e, iu, it, ia, ih, r, d = counts[j].tolist()
@@ -75,6 +76,7 @@ class ReferenceSimulator:
             e, iu, ia = e - to_iu - to_ia, iu + to_iu, ia + to_ia
             tested = rng.binomial(iu, self.p_test)
             iu, it = iu - tested, it + tested
+            ever_tested[j] += tested
             iu_died, iu_recovered, _ = rng.multinomial(iu, self.p_i)
             it_died, it_recovered, _ = rng.multinomial(it, self.p_i)  # includes this tick's tested (spec §15.21)
             ia_recovered = rng.binomial(ia, self.p_ar)

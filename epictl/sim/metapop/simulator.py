@@ -62,13 +62,17 @@ class DayPlan:
 
 @dataclass
 class State:
-    """Counts [M, 8] at tick ``tick`` and the three random streams that continue from there."""
+    """Counts [M, 8] at tick ``tick`` and the three random streams that continue from there.
+
+    ``ever_tested`` [M] counts the Iu -> It moves in each region since the start: confirmed cases.
+    """
 
     counts: np.ndarray
     tick: int
     rng_transitions: np.random.Generator
     rng_mobility: np.random.Generator
     rng_allocation: np.random.Generator
+    ever_tested: np.ndarray
 
     @property
     def day(self) -> int:
@@ -134,7 +138,7 @@ class MetapopSimulator:
         if np.any(counts < 0):
             raise EpictlError("start state has negative counts")
         transitions, mobility, allocation, _ = random_streams(seed)
-        return State(counts.copy(), 0, transitions, mobility, allocation)
+        return State(counts.copy(), 0, transitions, mobility, allocation, np.zeros(len(counts), np.int64))
 
     def step_day(self, state: State, plan: DayPlan) -> int:
         """Simulate 48 ticks in place; returns the number of ticks that ended with beds saturated."""
@@ -145,7 +149,7 @@ class MetapopSimulator:
         if plan.bed_rule not in BED_RULES:
             raise EpictlError(f"bed rule {plan.bed_rule!r}; choose one of {', '.join(BED_RULES)}")
         saturated = kernels.run_ticks(
-            state.counts, state.tick, n_ticks, self._p,
+            state.counts, state.ever_tested, state.tick, n_ticks, self._p,
             np.asarray(plan.masks, dtype=np.float64), self._population, _CHOICES["mask_coverage_base"][o.mask_coverage_base],
             int(plan.n_beds), BED_RULES[plan.bed_rule], np.asarray(plan.bed_order, dtype=np.int64), float(plan.bed_factor),
             _CHOICES["bed_rounding"][o.bed_rounding], self._moving, *self._mobility,

@@ -1,0 +1,180 @@
+"""`epictl train agent=rebuild` and `epictl eval agent=rebuild checkpoint=<run>`: the information-
+rebuilding network (KDD'21 §3.2) trained by BPTT on whole daily trajectories, scored on unseen ones.
+
+The run folder keeps `dataset.npz` (the trajectories, reusable with agent.dataset=...),
+`rebuild.pt` (the best epoch on the validation split), `rebuild_log.csv`, `rebuild_metrics.csv`
+(test split: accuracy, errors), `summary.md`, `plots/rebuild.png` and `checkpoints/last.pt`, from
+which `resume=<run dir>` continues (agent.epochs may grow).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from epictl.agents.rebuild_net import ARTIFACT, REBUILT, RebuildNet, load_artifact, save_artifact
+from epictl.agents.torch_device import resolve_device
+from epictl.errors import EpictlError
+from epictl.report.files import write_csv, write_text
+from epictl.report.rebuild import plot_rebuild, rebuild_accuracy
+from epictl.runners.checkpoint import load_checkpoint, save_checkpoint
+from epictl.runners.progress import progress_bar
+from epictl.runners.rebuild_data import Trajectories, generate, split_seeds
+
+RESUME_KEYS = ("env", "budget", "reward", "seed", "train_seed_offset")
+EVAL_BATCH = 8
+
+
+def train(cfg: DictConfig, out_dir: Path) -> None:
+    config = OmegaConf.to_object(cfg.agent).validate()
+    run_dir = Path(cfg.resume).expanduser() if cfg.resume else out_dir
+    device = resolve_device(config.device)
+    torch.manual_seed(cfg.seed)
+    data = datasets(cfg, config, run_dir)
+    n_regions = data["train"].observed.shape[2]
+    net = RebuildNet(n_regions, config).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    rng = np.random.default_rng(cfg.seed)
+    progress = {"epoch": 0, "best_loss": float("inf"), "seconds": 0.0, "log": []}
+    if cfg.resume:
+        progress = resume(run_dir, cfg, net, optimizer, rng)
+    train_x, train_y = (torch.as_tensor(a, device=device) for a in (data["train"].observed, data["train"].hidden))
+    with progress_bar(cfg.progress) as bar:
+        task = bar.add_task(f"training rebuild ({config.layers} GRU layers) on {cfg.env.name}",
+                            total=config.epochs, completed=progress["epoch"])
+        while progress["epoch"] < config.epochs:
+            began = time.perf_counter()
+            net.train()
+            losses = []
+            for batch in np.array_split(rng.permutation(len(train_x)), max(1, len(train_x) // config.batch_size)):
+                index = torch.as_tensor(batch, device=device)
+                estimate, _ = net(train_x[index])
+                loss = torch.nn.functional.mse_loss(estimate, train_y[index] / config.scale)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+            progress["seconds"] += time.perf_counter() - began
+            progress["epoch"] += 1
+            validation_loss, estimate = predict(net, data["validation"], device)
+            accuracy = rebuild_accuracy(estimate, data["validation"].hidden, REBUILT, config.accuracy_tolerance)
+            if validation_loss < progress["best_loss"]:
+                progress["best_loss"] = validation_loss
+                save_artifact(run_dir / ARTIFACT, net, config, {"epoch": progress["epoch"], "env": cfg.env.name})
+            progress["log"].append({"epoch": progress["epoch"], "train_loss": float(np.mean(losses)),
+                                    "validation_loss": validation_loss,
+                                    "validation_accuracy": float(accuracy["accuracy"].iloc[-1]),
+                                    "training_seconds": progress["seconds"]})
+            bar.advance(task)
+            if progress["epoch"] % config.checkpoint_every == 0 or progress["epoch"] == config.epochs:
+                save(run_dir, cfg, net, optimizer, rng, progress)
+    best, _ = load_artifact(run_dir, n_regions, device)
+    report(run_dir, cfg, best, data["test"], device, progress)
+
+
+def evaluate(cfg: DictConfig, out_dir: Path) -> None:
+    """Score a trained rebuild model on fresh trajectories: `seeds` episodes from `seed`, test policies."""
+    if not cfg.get("checkpoint"):
+        raise EpictlError("agent rebuild: pass checkpoint=<run folder of `epictl train agent=rebuild`>")
+    config = OmegaConf.to_object(cfg.agent).validate()
+    device = resolve_device(config.device)
+    test = make_split(cfg, config, "test", cfg.seeds, first_seed=cfg.seed)
+    net, _ = load_artifact(cfg.checkpoint, test.observed.shape[2], device)
+    report(out_dir, cfg, net, test, device, None)
+
+
+def datasets(cfg: DictConfig, config, run_dir: Path) -> dict[str, Trajectories]:
+    """Load (a reused or resumed dataset) or generate the three splits, saved before training starts."""
+    path = Path(config.dataset).expanduser() if config.dataset else run_dir / "dataset.npz"
+    counts = {"train": config.train_episodes, "validation": config.validation_episodes, "test": config.test_episodes}
+    if path.is_file():
+        from epictl.sim.metapop.sources import load_city
+
+        n_regions = load_city(OmegaConf.to_object(cfg.env).city).n_regions
+        with np.load(path, allow_pickle=False) as stored:
+            splits = sorted({key.split("/")[0] for key in stored.files})
+        if splits != sorted(counts):
+            raise EpictlError(f"{path}: not a rebuild dataset (splits {splits})")
+        return {split: Trajectories.load_split(path, split, n_regions) for split in counts}
+    data = {split: make_split(cfg, config, split, count, cfg.train_seed_offset + cfg.seed) for split, count in counts.items()}
+    Trajectories.save_splits(run_dir / "dataset.npz", data)
+    return data
+
+
+def make_split(cfg: DictConfig, config, split: str, count: int, first_seed: int) -> Trajectories:
+    policies = config.test_policies if split == "test" else config.train_policies
+    env_config, budget, reward = (OmegaConf.to_object(cfg[k]) for k in ("env", "budget", "reward"))
+    with progress_bar(cfg.progress) as bar:
+        task = bar.add_task(f"simulating {split} trajectories ({', '.join(policies)})", total=count)
+        return generate(env_config, budget, reward, list(policies), split_seeds(first_seed, split, count),
+                        on_episode=lambda: bar.advance(task))
+
+
+@torch.no_grad()
+def predict(net: RebuildNet, data: Trajectories, device) -> tuple[float, np.ndarray]:
+    """Mean scaled MSE and the rebuilt counts [N, T, M, 3] of a whole split."""
+    net.eval()
+    losses, estimates = [], []
+    for start in range(0, len(data.observed), EVAL_BATCH):
+        observed = torch.as_tensor(data.observed[start:start + EVAL_BATCH], device=device)
+        hidden = torch.as_tensor(data.hidden[start:start + EVAL_BATCH], device=device)
+        scaled, _ = net(observed)
+        losses.append(torch.nn.functional.mse_loss(scaled, hidden / net.scale, reduction="sum").item())
+        estimates.append(net.counts(scaled).cpu().numpy())
+    return float(sum(losses) / data.hidden.size), np.concatenate(estimates)
+
+
+def report(run_dir: Path, cfg: DictConfig, net: RebuildNet, test: Trajectories, device, progress: dict | None) -> None:
+    config = OmegaConf.to_object(cfg.agent)
+    _, estimate = predict(net, test, device)
+    metrics = rebuild_accuracy(estimate, test.hidden, REBUILT, config.accuracy_tolerance)
+    metrics.insert(0, "env", cfg.env.name)
+    metrics["layers"], metrics["hidden"] = net.branches[0].num_layers, net.branches[0].hidden_size
+    metrics["test_episodes"] = len(test.seeds)
+    if progress is not None:
+        metrics["training_seconds"] = progress["seconds"]
+    write_csv(run_dir / "rebuild_metrics.csv", metrics)
+    title = f"rebuild on {cfg.env.name}: {metrics['layers'].iloc[0]} GRU layers of {metrics['hidden'].iloc[0]}"
+    lines = [f"# {title}", "", f"Test trajectories: {len(test.seeds)} (policies {', '.join(sorted(set(test.policies)))}; "
+             f"seeds {test.seeds.min()}..{test.seeds.max()})", "",
+             f"Accuracy = share of outputs with relative error < {config.accuracy_tolerance:.0%} (KDD'21 Fig. 6).", "",
+             "| compartment | accuracy | MAE (people) | relative error | city-total relative error |", "|---|---|---|---|---|"]
+    lines += [f"| {r.compartment} | {r.accuracy:.3f} | {r.mae:.2f} | {r.relative_error:.3f} | {r.city_total_relative_error:.3f} |"
+              for r in metrics.itertuples()]
+    if progress is not None:
+        lines += ["", f"Training: {progress['epoch']} epochs in {progress['seconds']:.1f} s; best validation loss "
+                      f"{progress['best_loss']:.4g}."]
+    write_text(run_dir / "summary.md", "\n".join(lines) + "\n")
+    if cfg.get("plots", True):
+        plot_rebuild(estimate[0], test.hidden[0], REBUILT, f"{title}, test episode (seed {test.seeds[0]})",
+                     run_dir / "plots" / "rebuild.png")
+    print("\n".join(lines[-(len(metrics) + 4):]))
+    print(f"wrote {run_dir}")
+
+
+def save(run_dir: Path, cfg: DictConfig, net, optimizer, rng, progress: dict) -> None:
+    save_checkpoint(run_dir, {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "progress": progress,
+                              "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                              "config": OmegaConf.to_container(cfg, resolve=True)})
+    write_csv(run_dir / "rebuild_log.csv", pd.DataFrame(progress["log"]))
+
+
+def resume(run_dir: Path, cfg: DictConfig, net, optimizer, rng) -> dict:
+    state = load_checkpoint(run_dir)
+    current = OmegaConf.to_container(cfg, resolve=True)
+    for key in RESUME_KEYS:
+        if state["config"].get(key) != current.get(key):
+            raise EpictlError(f"resume: {run_dir} was trained with a different {key!r}; resume with the same settings")
+    if {k: v for k, v in state["config"]["agent"].items() if k != "epochs"} != \
+            {k: v for k, v in current["agent"].items() if k != "epochs"}:
+        raise EpictlError(f"resume: {run_dir} was trained with a different agent config (only agent.epochs may change)")
+    net.load_state_dict(state["net"])
+    optimizer.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = state["rng"]
+    torch.set_rng_state(state["torch_rng"])
+    return state["progress"]
