@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke clean
+.PHONY: install run test test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,31 @@ figure6: $(STAMP)
 
 figure6-smoke: $(STAMP)
 	$(BIN)/python scripts/figure6.py --smoke
+
+# KDD'21 Figure 5 (the simulator vs the Xinfadi outbreak): the calibration in outputs/figures/figure5/
+# (fit.yaml, summary.md, plots/figure5.png); a few minutes on one core.
+figure5: $(STAMP)
+	$(BIN)/epictl calibrate env=beijing target=xinfadi hydra.run.dir=outputs/figures/figure5
+
+# The test city fitted to a series made from known parameters, checked against them: outputs/figures/figure5-smoke/.
+figure5-smoke: $(STAMP)
+	$(BIN)/python scripts/figure5_smoke.py
+
+# Ohi et al. 2020 Table 1 + Fig. 8: no lockdown at densities 0.01-0.2 (10 seeds), our world and the released
+# code's, against the SEIR-D ODE: outputs/tables/grid_density.{md,csv}, outputs/tables/plots/grid_ode.png.
+grid-density: $(STAMP)
+	$(BIN)/python scripts/grid_tables.py density
+
+grid-density-smoke: $(STAMP)
+	$(BIN)/python scripts/grid_tables.py density --smoke
+
+# Ohi et al. 2020 Table 2 + Fig. 22: M30 (40,000 training steps, about 15 min on 2 cores) and the five
+# lockdown schedules, 10 seeds: outputs/tables/grid_agents.{md,csv}. M7-M60 too: add --memory-variants.
+grid-agents: $(STAMP)
+	$(BIN)/python scripts/grid_tables.py agents
+
+grid-agents-smoke: $(STAMP)
+	$(BIN)/python scripts/grid_tables.py agents --smoke
 
 clean:
 	rm -rf $(VENV) outputs multirun

@@ -101,4 +101,8 @@ def bench_task(cfg: DictConfig) -> None:
     _guarded("bench", cfg)
 
 
-TASKS = {"train": train_task, "eval": eval_task, "table": table_task, "bench": bench_task}
+def calibrate_task(cfg: DictConfig) -> None:
+    _guarded("calibrate", cfg)
+
+
+TASKS = {"train": train_task, "eval": eval_task, "table": table_task, "bench": bench_task, "calibrate": calibrate_task}

@@ -9,6 +9,7 @@ COMMANDS = {
     "eval": "evaluate an agent over seeds and write metrics, summary, curves and plots",
     "table": "build a paper-style table from run folders: epictl table runs='[outputs/...]'",
     "bench": "time the simulator (fast, exact) against the plain NumPy reference",
+    "calibrate": "fit R0, testing delay and seeding to confirmed cases: epictl calibrate env=beijing target=xinfadi",
 }
 
 USAGE = """usage: epictl <command> [overrides ...] [-m]
@@ -27,7 +28,7 @@ Groups: env, agent, reward, budget, experiment (see conf/). Runs write outputs/Y
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE.format(commands="\n".join(f"  {name:<6} {text}" for name, text in COMMANDS.items())))
+        print(USAGE.format(commands="\n".join(f"  {name:<9} {text}" for name, text in COMMANDS.items())))
         return 0
     command, overrides = argv[0], argv[1:]
     if command not in COMMANDS:

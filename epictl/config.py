@@ -13,11 +13,16 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from epictl.agents.baselines import BaselineAgentConfig
+from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
 from epictl.agents.hrl_config import HRLAgentConfig
+from epictl.agents.lockdown_schedules import LockdownScheduleConfig
 from epictl.agents.rebuild_config import RebuildConfig
 from epictl.budgets.daily import DailyBudget
+from epictl.calibration.parameters import FitParameters
+from epictl.envs.grid_factory import GridEnvConfig
 from epictl.envs.metapop_factory import MetapopEnvConfig
 from epictl.rewards.kdd21 import Kdd21Reward
+from epictl.rewards.ohi2020 import Ohi2020Reward
 
 
 @dataclass
@@ -59,15 +64,39 @@ class BenchConfig:
     seed: int = 0
 
 
+@dataclass
+class CalibrateConfig:
+    env: Any = MISSING
+    target: str = "xinfadi"  # a named target (conf/targets/<name>.yaml) or a CSV: date,new_confirmed[,region]
+    window_days: Optional[int] = None  # days fitted from the first; later days are scored out of sample (None: the target's, else all)
+    seed_district: Optional[str] = None  # district holding the seed regions (None: the target's, else the whole city)
+    seed_regions: int = 4  # regions the seeds are split over, drawn in proportion to population with `seed`
+    seed_compartment: str = "E"  # seeds are people just infected (E) or already infectious (Iu)
+    beds: int = 10_000  # beds admitting every confirmed case at once (isolation); 0: cases stay infectious in It
+    parameters: FitParameters = field(default_factory=FitParameters)  # free or fixed, with bounds
+    loss: str = "cumulative"  # sum of squared errors of cumulative or daily cases over the window
+    runs: int = 10  # simulations averaged per evaluation, seeds seed .. seed + runs - 1 for every candidate
+    seed: int = 0
+    search_points: int = 24  # seeded Latin-hypercube points before the simplex refines the best
+    max_evaluations: int = 120  # Nelder-Mead evaluations at most
+    progress: bool = True
+    plots: bool = True
+
+
 def register() -> None:
     store = ConfigStore.instance()
     store.store(name="eval_schema", node=EvalConfig)
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="table_schema", node=TableConfig)
     store.store(name="bench_schema", node=BenchConfig)
+    store.store(name="calibrate_schema", node=CalibrateConfig)
     store.store(group="env", name="metapop_schema", node=MetapopEnvConfig)
+    store.store(group="env", name="grid_schema", node=GridEnvConfig)
     store.store(group="agent", name="baseline_schema", node=BaselineAgentConfig)
     store.store(group="agent", name="hrl_schema", node=HRLAgentConfig)
+    store.store(group="agent", name="ddqn_lstm_schema", node=DdqnLstmConfig)
+    store.store(group="agent", name="lockdown_schedule_schema", node=LockdownScheduleConfig)
     store.store(group="agent", name="rebuild_schema", node=RebuildConfig)
     store.store(group="budget", name="daily_schema", node=DailyBudget)
     store.store(group="reward", name="kdd21_schema", node=Kdd21Reward)
+    store.store(group="reward", name="ohi2020_schema", node=Ohi2020Reward)

@@ -19,5 +19,9 @@ def validate_run_config(command: str, cfg: DictConfig) -> None:
             raise EpictlError(f"agent.allocation={agent.allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
     if "seeds" in cfg and cfg.seeds < 1:
         raise EpictlError(f"seeds={cfg.seeds} must be >= 1")
+    if command == "calibrate":
+        from epictl.calibration.settings import resolve
+
+        resolve(cfg)
     if command == "table" and not cfg.runs:
         raise EpictlError("table needs run folders: epictl table runs='[outputs/2026-11-24/*]'")

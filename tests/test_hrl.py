@@ -65,7 +65,7 @@ def toy_city(path) -> None:
 
 def test_training_beats_random_on_a_toy_city_where_the_best_principle_is_known(tmp_path):
     toy_city(tmp_path / "toy.npz")
-    common = ["env=tiny", "~experiment", "env.city.source=npz", f"env.city.path={tmp_path / 'toy.npz'}",
+    common = ["env=tiny", "env.city.source=npz", f"env.city.path={tmp_path / 'toy.npz'}",
               "env.scenario.regions=[0,1,2,3,4,5]", "env.scenario.initial_cases=600", "env.scenario.free_days=4",
               "env.scenario.controlled_days=10", "budget=none", "budget.masks_per_day=30000", "progress=false"]
     result = epictl("train", *common, "agent=dqn_greedy", "agent.updates=120", f"hydra.run.dir={tmp_path / 'train'}")
@@ -80,7 +80,7 @@ def test_training_beats_random_on_a_toy_city_where_the_best_principle_is_known(t
 
 
 def test_resume_continues_the_step_counter_and_reproduces_the_run(tmp_path):
-    common = ["env=tiny", "~experiment", "progress=false", "agent.checkpoint_every=5", "env.scenario.controlled_days=8"]
+    common = ["env=tiny", "progress=false", "agent.checkpoint_every=5", "env.scenario.controlled_days=8"]
     assert epictl("train", *common, "agent.updates=20", f"hydra.run.dir={tmp_path / 'whole'}").returncode == 0
     assert epictl("train", *common, "agent.updates=11", f"hydra.run.dir={tmp_path / 'part'}").returncode == 0
     result = epictl("train", *common, "agent.updates=20", f"resume={tmp_path / 'part'}", f"hydra.run.dir={tmp_path / 'r'}")

@@ -172,3 +172,18 @@ def test_tick_by_tick_equals_one_day(tiny_city):
             sim.step_ticks(by_tick, plan, 1)
     assert by_day.tick == by_tick.tick == 3 * 48
     np.testing.assert_array_equal(by_day.counts, by_tick.counts)
+
+
+def test_ever_tested_counts_every_confirmed_case(tiny_city):
+    sim = MetapopSimulator(tiny_city, DiseaseParams(R0=4.0), SimOptions())
+    state = sim.reset(outbreak_counts(tiny_city, 60, 3, np.random.default_rng(1), compartment=E), seed=4)
+    plan = DayPlan(np.zeros(tiny_city.n_regions, np.int64), 25, np.arange(tiny_city.n_regions, dtype=np.int64), 1.0)
+    previous = state.ever_tested.copy()
+    for _ in range(20):
+        sim.step_day(state, plan)
+        totals = state.counts.sum(axis=0)
+        assert np.all(state.ever_tested >= previous)
+        # Everyone waiting or in hospital was tested; nobody is tested before leaving E.
+        assert totals[IT] + totals[IH] <= state.ever_tested.sum() <= tiny_city.total_population - totals[S] - totals[E]
+        previous = state.ever_tested.copy()
+    assert state.ever_tested.sum() > totals[IT] + totals[IH], "some confirmed cases should have left It and Ih"

@@ -96,7 +96,7 @@ def test_imperfect_dqn_uses_only_what_it_observes():
     assert agent.input_names == ["It", "Ih", "D"]
 
 
-REBUILD = ["env=tiny", "~experiment", "agent=rebuild", "agent.hidden=24", "agent.layers=2", "agent.scale=20",
+REBUILD = ["env=tiny", "agent=rebuild", "agent.hidden=24", "agent.layers=2", "agent.scale=20",
            "agent.train_episodes=6", "agent.validation_episodes=2", "agent.test_episodes=2", "progress=false"]
 
 
@@ -115,7 +115,7 @@ def test_train_eval_and_use_a_rebuild_model(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "e" / "rebuild_metrics.csv").is_file()
 
-    imperfect = ["env=tiny", "~experiment", "env.observation=imperfect", "agent=hrl", f"agent.rebuild={tmp_path / 'rebuild'}",
+    imperfect = ["env=tiny", "env.observation=imperfect", "agent=hrl", f"agent.rebuild={tmp_path / 'rebuild'}",
                  "progress=false", "agent.checkpoint_every=4", "env.scenario.controlled_days=6"]
     assert epictl("train", *imperfect, "agent.updates=14", f"hydra.run.dir={tmp_path / 'whole'}").returncode == 0
     assert epictl("train", *imperfect, "agent.updates=9", f"hydra.run.dir={tmp_path / 'part'}").returncode == 0

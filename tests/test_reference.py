@@ -27,7 +27,7 @@ def outcomes(simulator, city, first_seed: int) -> dict[str, np.ndarray]:
     start = outbreak_counts(city, 1500, 6, np.random.default_rng(0))
     population = city.total_population
     plan = resourced_plan(city)
-    results = {"attack": [], "deaths": [], "peak_day": []}
+    results = {"attack": [], "deaths": [], "peak_day": [], "confirmed": []}
     for seed in range(first_seed, first_seed + SEEDS):
         state = simulator.reset(start, seed)
         ever = [population - state.counts[:, S].sum()]
@@ -36,6 +36,7 @@ def outcomes(simulator, city, first_seed: int) -> dict[str, np.ndarray]:
             ever.append(population - state.counts[:, S].sum())
         results["attack"].append(ever[-1] / population)
         results["deaths"].append(state.counts[:, D].sum() / population)
+        results["confirmed"].append(state.ever_tested.sum() / population)
         results["peak_day"].append(int(np.argmax(np.diff(ever))))
     return {key: np.asarray(values, dtype=float) for key, values in results.items()}
 

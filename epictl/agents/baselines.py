@@ -32,6 +32,8 @@ class FixedPolicy(Agent):
 
     def __init__(self, config: BaselineAgentConfig, observation_space: gym.Space, action_space: gym.spaces.Dict,
                  seed: int = 0):
+        if not isinstance(action_space, gym.spaces.Dict):
+            raise EpictlError(f"agent {config.name}: needs the city's (principle, factor) action, got {action_space}")
         n = action_space["principle"].nvec
         principles = np.asarray(config.principles, dtype=np.int64)
         if principles.shape != n.shape or np.any(principles < 0) or np.any(principles >= n):

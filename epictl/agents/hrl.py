@@ -27,6 +27,9 @@ class HierarchicalAgent(Agent):
     def __init__(self, config: HRLAgentConfig, observation_space: gym.spaces.Box, action_space: gym.spaces.Dict,
                  seed: int = 0):
         self.config = config.validate()
+        if not isinstance(action_space, gym.spaces.Dict) or len(observation_space.shape) != 2:
+            raise EpictlError(f"agent {config.name}: needs a city's [regions, channels] observation and (principle, "
+                              f"factor) action, got {observation_space} and {action_space}")
         n_regions, _ = observation_space.shape
         channels = list(getattr(observation_space, "channels", ()))
         inputs = [name for name in config.input_scale if name in channels]

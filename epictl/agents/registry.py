@@ -15,6 +15,8 @@ KINDS = {
     "fixed": "epictl.agents.baselines:FixedPolicy",
     "random": "epictl.agents.baselines:RandomPolicy",
     "hrl": "epictl.agents.hrl:HierarchicalAgent",
+    "lockdown_schedule": "epictl.agents.lockdown_schedules:LockdownSchedule",
+    "ddqn_lstm": "epictl.agents.ddqn_lstm:DdqnLstmAgent",
 }
 
 

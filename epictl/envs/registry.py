@@ -12,6 +12,7 @@ from epictl.errors import EpictlError
 
 BUILDERS = {
     "metapop": "epictl.envs.metapop_factory:build_metapop_env",
+    "grid": "epictl.envs.grid_factory:build_grid_env",
 }
 
 

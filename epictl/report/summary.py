@@ -12,6 +12,13 @@ def mean_std(values: pd.Series) -> str:
     return f"{values.mean():.2f} ({std:.2f})"
 
 
+def mean_std_long(metrics: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """keys..., metric, mean, std, episodes: one row per group and metric column (machine-readable)."""
+    melted = metrics.melt(id_vars=keys, value_vars=columns, var_name="metric")
+    grouped = melted.groupby([*keys, "metric"], sort=False)["value"]
+    return grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, episodes="count").reset_index()
+
+
 def summary_markdown(metrics: pd.DataFrame, title: str) -> str:
     """One line per metric column (paper units first, then totals), mean (std) over episodes."""
     lines = [f"# {title}", "", f"Episodes: {len(metrics)} (seeds {', '.join(map(str, metrics['seed']))})", ""]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from epictl.report.published import PAPER_CITY, Gain, agent_order, relative_gain
-from epictl.report.summary import mean_std
+from epictl.report.summary import mean_std, mean_std_long
 from epictl.report.units import label, table_metrics
 
 MATCH = ["experiment", "agent", "metric"]
@@ -18,10 +18,7 @@ MATCH = ["experiment", "agent", "metric"]
 
 def long_table(metrics: pd.DataFrame, published: pd.DataFrame | None = None) -> pd.DataFrame:
     """experiment, env, agent, metric, mean, std, episodes (+ paper_mean, paper_std): machine-readable."""
-    melted = metrics.melt(id_vars=["experiment", "env", "agent"], value_vars=table_metrics(metrics.columns),
-                          var_name="metric")
-    grouped = melted.groupby(["experiment", "env", "agent", "metric"], sort=False)["value"]
-    table = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, episodes="count").reset_index()
+    table = mean_std_long(metrics, ["experiment", "env", "agent"], table_metrics(metrics.columns))
     if published is None:
         return table
     paper = published[[*MATCH, "mean", "std"]].rename(columns={"mean": "paper_mean", "std": "paper_std"})

@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-MODULES = {"train": "train", "eval": "evaluate", "table": "table", "bench": "bench"}
+MODULES = {"train": "train", "eval": "evaluate", "table": "table", "bench": "bench", "calibrate": "calibrate"}
 
 
 def runner(command: str):

@@ -44,6 +44,8 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     if cfg.days < 1 or cfg.reference_days < 1 or not cfg.modes or any(m not in MODES for m in cfg.modes):
         raise EpictlError(f"bench needs days >= 1, reference_days >= 1 and modes from {', '.join(MODES)}")
     env_config = OmegaConf.to_object(cfg.env).validate()
+    if env_config.family != "metapop":
+        raise EpictlError(f"bench times the metapopulation city; for env family {env_config.family!r} use scripts/bench_grid.py")
     console = Console()
 
     city, first_load, cached_load, cache_state = timed_city_load(env_config.city)

@@ -52,7 +52,8 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
             while progress["step"] < agent_config.updates:
                 if observation is None:
                     episode_seed = cfg.train_seed_offset + cfg.seed + progress["episode"]
-                    observation, info = env.reset(seed=episode_seed)
+                    # Envs may draw training episodes from a wider scenario range (the grid: 1-20 % infectious).
+                    observation, info = env.reset(seed=episode_seed, options={"training": True})
                     agent.reset(episode_seed, info)
                     progress["episode_return"] = 0.0
                 action = agent.act(observation, explore=True)
