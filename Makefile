@@ -29,6 +29,7 @@ test-full: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_metapop.py
 	$(BIN)/python scripts/bench_train.py
+	$(BIN)/python scripts/bench_grid.py
 
 # KDD'21 Table 3 (3 experiments x 6 methods, 10 seeds) beside the paper's: outputs/tables/table3.{md,csv}.
 table3: $(STAMP)
