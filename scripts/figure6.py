@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kdd21_table import REPO, SMOKE, SMOKE_REBUILD, console, epictl, quoted, train  # noqa: E402
+from kdd21_table import SMOKE, SMOKE_REBUILD
+from epictl.report.figure6 import write_figure6
+from pipeline import REPO, console, quoted, reporting_failures, train
 
 CITIES = {"beijing": "kdd21_exp1", "shanghai": "kdd21_exp3"}
 LAYERS = range(1, 7)
@@ -36,25 +37,27 @@ def main(argv: list[str] | None = None) -> int:
     root = (args.root or REPO / "outputs" / name).resolve()
     layers = SMOKE_LAYERS if args.smoke else LAYERS
     rows = []
-    for city, experiment in CITIES.items():
-        shared = [*SMOKE, *SMOKE_REBUILD] if args.smoke else []
-        shared += args.overrides
-        dataset = root / city / f"layers_{layers[0]}" / "dataset.npz"
-        for k in layers:
-            run_dir = root / city / f"layers_{k}"
-            reuse = [f"agent.dataset={quoted(dataset)}"] if k != layers[0] else []
-            train(experiment, "rebuild", run_dir, [*shared, f"agent.layers={k}", *reuse])
-            metrics = pd.read_csv(run_dir / "rebuild_metrics.csv").set_index("compartment")
-            rows.append({"city": f"{metrics['env'].iloc[0]} ({experiment})", "layers": k, "accuracy": metrics.at["all", "accuracy"],
-                         **{f"accuracy_{c}": metrics.at[c, "accuracy"] for c in ("E", "Iu", "R")},
-                         "training_seconds": metrics.at["all", "training_seconds"]})
-    frame = pd.DataFrame(rows)
-    from epictl.report.figure6 import write_figure6
 
-    write_figure6(frame, args.output_dir.resolve() / name)
-    console.print(frame.to_string(index=False), markup=False)
-    console.print(f"wrote {args.output_dir.resolve() / name}.png, .csv and .md", markup=False)
-    return 0
+    def pipeline() -> None:
+        for city, experiment in CITIES.items():
+            shared = [*SMOKE, *SMOKE_REBUILD] if args.smoke else []
+            shared += args.overrides
+            dataset = root / city / f"layers_{layers[0]}" / "dataset.npz"
+            for k in layers:
+                run_dir = root / city / f"layers_{k}"
+                reuse = [f"agent.dataset={quoted(dataset)}"] if k != layers[0] else []
+                train(experiment, "rebuild", run_dir, [*shared, f"agent.layers={k}", *reuse])
+                metrics = pd.read_csv(run_dir / "rebuild_metrics.csv").set_index("compartment")
+                rows.append({"city": f"{metrics['env'].iloc[0]} ({experiment})", "layers": k,
+                             "accuracy": metrics.at["all", "accuracy"],
+                             **{f"accuracy_{c}": metrics.at[c, "accuracy"] for c in ("E", "Iu", "R")},
+                             "training_seconds": metrics.at["all", "training_seconds"]})
+        frame = pd.DataFrame(rows)
+        write_figure6(frame, args.output_dir.resolve() / name)
+        console.print(frame.to_string(index=False), markup=False)
+        console.print(f"wrote {args.output_dir.resolve() / name}.png, .csv and .md", markup=False)
+
+    return reporting_failures(pipeline)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,11 @@ trainings are skipped, a shorter training with a checkpoint is resumed. Tables a
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
-from kdd21_table import REPO, console, evaluate, quoted, train
+from pipeline import REPO, console, evaluate, quoted, reporting_failures, train
 from rich.markup import escape
 
 from epictl.report.files import write_csv, write_text
@@ -160,12 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     if seeds < 1 or (args.updates is not None and args.updates < 1):
         parser.error("--seeds and --updates must be >= 1")
     first = next((int(o.split("=", 1)[1]) for o in args.overrides if o.startswith("seed=")), 0)
-    try:
-        (density if args.table == "density" else agents)(args, range(first, first + seeds), list(args.overrides))
-    except subprocess.CalledProcessError as exc:
-        console.print(f"[red]failed[/] (exit {exc.returncode}): {escape(' '.join(map(str, exc.cmd)))}", soft_wrap=True)
-        return exc.returncode
-    return 0
+    table = density if args.table == "density" else agents
+    return reporting_failures(lambda: table(args, range(first, first + seeds), list(args.overrides)))
 
 
 if __name__ == "__main__":

@@ -17,16 +17,12 @@ another --root for other settings.
 from __future__ import annotations
 
 import argparse
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
-from rich.console import Console
+from pipeline import REPO, console, epictl, evaluate, quoted, reporting_failures, train
 from rich.markup import escape
 
-REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ["kdd21_exp1", "kdd21_exp2", "kdd21_exp3"]
 LEARNERS = ["dqn_greedy", "dqn_expert", "hrl"]
 # Table 4: expert seriousness needs the case counts it cannot see; everything observes It, Ih, D only.
@@ -38,76 +34,6 @@ SMOKE_EXPERIMENT = {"kdd21_exp2": ["env.scenario.initial_regions=12"]}
 SMOKE_UPDATES = 12
 SMOKE_REBUILD = ["agent.hidden=32", "agent.layers=2", "agent.scale=20", "agent.epochs=10", "agent.train_episodes=6",
                  "agent.validation_episodes=2", "agent.test_episodes=2"]
-console = Console(highlight=False)
-
-
-def quoted(path: Path) -> str:
-    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def epictl(*args: str) -> None:
-    command = [sys.executable, "-m", "epictl", *args]
-    console.print("$ " + shlex.join(command), markup=False, style="dim", soft_wrap=True)
-    subprocess.run(command, check=True, cwd=REPO)
-
-
-def status(experiment: str, agent: str, step: str, text: str) -> None:
-    console.print(f"[bold cyan]{experiment}[/] {agent:<18} {step:<5} {text}")
-
-
-def training_target(overrides: list[str]) -> int:
-    """How long the composed training runs: agent.updates (RL) or agent.epochs (the rebuild network)."""
-    from hydra import compose, initialize_config_dir
-
-    from epictl.app import one_line
-    from epictl.config import register
-    from epictl.paths import CONF_DIR
-
-    register()
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="table3"):
-            agent = compose(config_name="train", overrides=overrides).agent
-            return int(agent.epochs if agent.kind == "rebuild" else agent.updates)
-    except Exception as exc:  # a bad override: one line, as epictl would say it
-        console.print(f"table3: error: {one_line(exc)}", markup=False)
-        raise SystemExit(2) from None
-
-
-def steps_done(train_dir: Path) -> int:
-    """Steps (RL) or epochs (rebuild) in the training log."""
-    for log, column in ((train_dir / "train_log.csv", "step"), (train_dir / "rebuild_log.csv", "epoch")):
-        if log.is_file():
-            break
-    try:
-        return int(pd.read_csv(log)[column].max()) if log.is_file() else 0
-    except (ValueError, KeyError, pd.errors.EmptyDataError):
-        return 0
-
-
-def train(experiment: str, agent: str, train_dir: Path, overrides: list[str]) -> None:
-    overrides = [f"experiment={experiment}", f"agent={agent}", *overrides]
-    target, done = training_target(overrides), steps_done(train_dir)
-    checkpoint = train_dir / "checkpoints" / "last.pt"
-    if done >= target and checkpoint.is_file():
-        return status(experiment, agent, "train", f"[green]skip[/] ({done}/{target} steps)")
-    resume = [f"resume={quoted(train_dir)}"] if checkpoint.is_file() else []
-    status(experiment, agent, "train", f"[yellow]{'resume' if resume else 'start'}[/] ({done}/{target} steps)")
-    epictl("train", *overrides, *resume, f"hydra.run.dir={quoted(train_dir)}", "progress=false")
-
-
-def evaluate(experiment: str, agent: str, eval_dir: Path, train_dir: Path | None, seeds: range,
-             overrides: list[str]) -> None:
-    metrics = eval_dir / "metrics.csv"
-    checkpoint = None if train_dir is None else train_dir / "checkpoints" / "last.pt"
-    if metrics.is_file():
-        have = set(pd.read_csv(metrics)["seed"])
-        fresh = checkpoint is None or metrics.stat().st_mtime >= checkpoint.stat().st_mtime
-        if set(seeds) <= have and fresh:
-            return status(experiment, agent, "eval", f"[green]skip[/] ({len(seeds)} seeds)")
-    status(experiment, agent, "eval", f"[yellow]start[/] ({len(seeds)} seeds)")
-    extra = [] if train_dir is None else [f"checkpoint={quoted(train_dir)}"]
-    epictl("eval", f"experiment={experiment}", f"agent={agent}", f"seeds={len(seeds)}", *extra, *overrides,
-           f"hydra.run.dir={quoted(eval_dir)}", "progress=false")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     common = [o for o in args.overrides if o not in train_only]
     if args.smoke:
         train_only = [f"agent.updates={SMOKE_UPDATES}", *train_only]
-    try:
+
+    def pipeline() -> None:
         for experiment in args.experiments:
             shared = [*SMOKE, *SMOKE_EXPERIMENT.get(experiment, [])] if args.smoke else []
             shared += [*OBSERVATION[args.table], *common]
@@ -153,10 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = quoted(root / "*" / "*" / "eval")
         epictl("table", f"runs=[{runs}]", f"name={name}", f"compare=table{args.table}",
                f"output_dir={quoted(args.output_dir.resolve())}")
-    except subprocess.CalledProcessError as exc:
-        console.print(f"[red]failed[/] (exit {exc.returncode}): {escape(shlex.join(map(str, exc.cmd)))}", soft_wrap=True)
-        return exc.returncode
-    return 0
+
+    return reporting_failures(pipeline)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,101 @@
+"""Shared steps of the paper-table scripts: run `epictl` as a subprocess, skip or resume what is done.
+
+A training is skipped when its log reached its target (agent.updates, or agent.epochs for the rebuild
+network) and resumed when it has a checkpoint; an evaluation is skipped when its metrics.csv holds
+every seed and is newer than the checkpoint it evaluated.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+
+REPO = Path(__file__).resolve().parents[1]
+console = Console(highlight=False)
+
+
+def quoted(path: Path) -> str:
+    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def epictl(*args: str) -> None:
+    command = [sys.executable, "-m", "epictl", *args]
+    console.print("$ " + shlex.join(command), markup=False, style="dim", soft_wrap=True)
+    subprocess.run(command, check=True, cwd=REPO)
+
+
+def status(experiment: str, agent: str, step: str, text: str) -> None:
+    console.print(f"[bold cyan]{experiment}[/] {agent:<18} {step:<5} {text}")
+
+
+def training_target(overrides: list[str]) -> int:
+    """How long the composed training runs: agent.updates (RL) or agent.epochs (the rebuild network)."""
+    from hydra import compose, initialize_config_dir
+
+    from epictl.app import one_line
+    from epictl.config import register
+    from epictl.paths import CONF_DIR
+
+    register()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="pipeline"):
+            agent = compose(config_name="train", overrides=overrides).agent
+            return int(agent.epochs if agent.kind == "rebuild" else agent.updates)
+    except Exception as exc:  # a bad override: one line, as epictl would say it
+        console.print(f"{Path(sys.argv[0]).name}: error: {one_line(exc)}", markup=False)
+        raise SystemExit(2) from None
+
+
+def steps_done(train_dir: Path) -> int:
+    """Steps (RL) or epochs (rebuild) in the training log."""
+    for log, column in ((train_dir / "train_log.csv", "step"), (train_dir / "rebuild_log.csv", "epoch")):
+        if log.is_file():
+            break
+    try:
+        return int(pd.read_csv(log)[column].max()) if log.is_file() else 0
+    except (ValueError, KeyError, pd.errors.EmptyDataError):
+        return 0
+
+
+def train(experiment: str, agent: str, train_dir: Path, overrides: list[str]) -> None:
+    overrides = [f"experiment={experiment}", f"agent={agent}", *overrides]
+    target, done = training_target(overrides), steps_done(train_dir)
+    checkpoint = train_dir / "checkpoints" / "last.pt"
+    if done >= target and checkpoint.is_file():
+        return status(experiment, agent, "train", f"[green]skip[/] ({done}/{target} steps)")
+    resume = [f"resume={quoted(train_dir)}"] if checkpoint.is_file() else []
+    status(experiment, agent, "train", f"[yellow]{'resume' if resume else 'start'}[/] ({done}/{target} steps)")
+    epictl("train", *overrides, *resume, f"hydra.run.dir={quoted(train_dir)}", "progress=false")
+
+
+def evaluate(experiment: str, agent: str, eval_dir: Path, train_dir: Path | None, seeds: range,
+             overrides: list[str]) -> None:
+    metrics = eval_dir / "metrics.csv"
+    checkpoint = None if train_dir is None else train_dir / "checkpoints" / "last.pt"
+    if metrics.is_file():
+        have = set(pd.read_csv(metrics)["seed"])
+        fresh = checkpoint is None or metrics.stat().st_mtime >= checkpoint.stat().st_mtime
+        if set(seeds) <= have and fresh:
+            return status(experiment, agent, "eval", f"[green]skip[/] ({len(seeds)} seeds)")
+    status(experiment, agent, "eval", f"[yellow]start[/] ({len(seeds)} seeds)")
+    extra = [] if train_dir is None else [f"checkpoint={quoted(train_dir)}"]
+    epictl("eval", f"experiment={experiment}", f"agent={agent}", f"seeds={len(seeds)}", *extra, *overrides,
+           f"hydra.run.dir={quoted(eval_dir)}", "progress=false")
+
+
+
+def reporting_failures(pipeline: Callable[[], None]) -> int:
+    """Run ``pipeline``; a failed `epictl` step ends it with that step's exit code and its command line."""
+    try:
+        pipeline()
+    except subprocess.CalledProcessError as exc:
+        console.print(f"[red]failed[/] (exit {exc.returncode}): {escape(shlex.join(map(str, exc.cmd)))}", soft_wrap=True)
+        return exc.returncode
+    return 0
