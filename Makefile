@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clean
+.PHONY: install run test test-smoke test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/epictl eval experiment=kdd21_exp1 agent=expert_seriousness seeds=10
 
+# The fast suite (about 5 minutes on 2 cores); the pipelines of every table and figure are in test-smoke.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Also the slow tests (full-size cities).
+# Every table and figure pipeline at tiny sizes (the -smoke twins of the make targets below), and
+# Ctrl-C / kill -9 then resume of every learner's training process.
+test-smoke: $(STAMP)
+	$(BIN)/python -m pytest -q -m smoke
+
+# Everything, the slow tests on full-size cities included.
 test-full: $(STAMP)
 	$(BIN)/python -m pytest -q -m ''
 

@@ -20,7 +20,7 @@ Commands:
 Overrides are Hydra's: group choices (env=shanghai agent=expert_population experiment=kdd21_exp2)
 and values (seeds=10 env.sim.mobility=exact). -m runs a sweep over comma-separated values, e.g.
   epictl eval -m env=beijing,shanghai agent=no_medical,expert_population seed=0,1
-Groups: env, agent, reward, budget, experiment (see conf/). Runs write outputs/YYYY-MM-DD/HH-MM-SS/.
+Groups: env, agent, reward, budget, experiment (see conf/). Runs write outputs/YYYY-MM-DD/HH-MM-SS_<env>_<agent>/.
 `epictl <command> --cfg job` prints the composed config; hydra/launcher=submitit_slurm sends a sweep to SLURM.
 """
 

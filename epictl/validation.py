@@ -1,27 +1,159 @@
-"""Semantic checks of a composed run config (types and keys are checked by the schemas)."""
+"""Semantic checks of a composed run config (types and keys are checked by the schemas).
+
+Everything here runs before a run folder exists and reads no data beyond checking that named files
+are there, so a bad value stops with one line naming its key and leaves nothing behind.
+"""
 
 from __future__ import annotations
 
-from omegaconf import DictConfig, OmegaConf
+from pathlib import Path
 
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from epictl.agents.rebuild_config import ARTIFACT as REBUILD_ARTIFACT
 from epictl.envs.metapop import ALLOCATIONS
 from epictl.errors import EpictlError
+from epictl.paths import CHECKPOINT
+
+# Seeds a run derives (seed + episode, plus train_seed_offset in training) stay valid for every RNG in
+# the stack (gymnasium, numpy's SeedSequence, torch) and for int64 columns, with room for any episode count.
+SEED_LIMIT = 2**32
+COUNT_LIMIT = 2**31 - 1  # episodes, days, simulations: far beyond anything that would finish
+
+# Top-level integers of any command and their least value (each is checked where the command has it).
+LEAST = {"seed": 0, "train_seed_offset": 0, "seeds": 1, "days": 1, "reference_days": 1, "runs": 1, "beds": 0,
+         "seed_regions": 1, "search_points": 1, "max_evaluations": 0, "window_days": 1}
+SEED_KEYS = ("seed", "train_seed_offset")  # bounded by SEED_LIMIT through their sum below
+
+# The env families each agent kind can act in: the city's (principle, factor) allocations or the grid's
+# movement levels.
+AGENT_FAMILIES = {
+    "fixed": ("metapop",),
+    "random": ("metapop",),
+    "hrl": ("metapop",),
+    "rebuild": ("metapop",),
+    "lockdown_schedule": ("grid",),
+    "ddqn_lstm": ("grid",),
+}
+FAMILY_AGENTS = {"metapop": "expert_seriousness, no_medical, hrl", "grid": "no_lockdown, n_work_m_lockdown, ddqn_lstm"}
+BENCH_MODES = ("fast", "exact")  # the metapop simulator's mobility modes
 
 
 def validate_run_config(command: str, cfg: DictConfig) -> None:
-    if "env" in cfg:
-        OmegaConf.to_object(cfg.env).validate()
+    resolve_all(cfg)
+    check_top_level_numbers(cfg)
+    env = OmegaConf.to_object(cfg.env).validate() if "env" in cfg else None
+    if env is not None:
+        plain_name("env.name", env.name)
     if "budget" in cfg:
         OmegaConf.to_object(cfg.budget).validate()
+    if "reward" in cfg:
+        OmegaConf.to_object(cfg.reward).validate()
     if "agent" in cfg:
-        agent = OmegaConf.to_object(cfg.agent).validate()
-        if getattr(agent, "allocation", ALLOCATIONS[0]) not in ALLOCATIONS:
-            raise EpictlError(f"agent.allocation={agent.allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
-    if "seeds" in cfg and cfg.seeds < 1:
-        raise EpictlError(f"seeds={cfg.seeds} must be >= 1")
+        check_agent(command, cfg, env)
+    if command == "bench":
+        check_bench(cfg, env)
     if command == "calibrate":
+        check_calibrate_family(env)
         from epictl.calibration.settings import resolve
 
         resolve(cfg)
-    if command == "table" and not cfg.runs:
+    if command == "table":
+        check_table(cfg)
+
+
+def resolve_all(cfg: DictConfig) -> None:
+    """Every interpolation resolves (Hydra's own node is resolved only inside a run)."""
+    for key in cfg:
+        if key == "hydra":
+            continue
+        try:
+            node = cfg[key]
+            if OmegaConf.is_config(node):
+                OmegaConf.to_container(node, resolve=True)
+        except OmegaConfBaseException as exc:
+            raise EpictlError(f"{exc.full_key or key}: {str(exc).splitlines()[0]}") from None
+
+
+def check_top_level_numbers(cfg: DictConfig) -> None:
+    for key, least in LEAST.items():
+        value = cfg.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):  # table's runs is a list of folders
+            continue
+        if value < least:
+            raise EpictlError(f"{key}={value} must be >= {least}")
+        if key not in SEED_KEYS and value > COUNT_LIMIT:
+            raise EpictlError(f"{key}={value} is too large (at most {COUNT_LIMIT})")
+    if "seed" in cfg:
+        count = cfg.get("seeds") or cfg.get("runs") or 1
+        last = cfg.seed + count - 1 + cfg.get("train_seed_offset", 0)
+        if last >= SEED_LIMIT:
+            offset = " + train_seed_offset" if "train_seed_offset" in cfg else ""
+            raise EpictlError(f"seed={cfg.seed}: the run's seeds (seed + episode{offset}) reach {last}; "
+                              f"they must stay below {SEED_LIMIT}")
+
+
+def check_agent(command: str, cfg: DictConfig, env) -> None:
+    agent = OmegaConf.to_object(cfg.agent).validate()
+    plain_name("agent.name", agent.name)
+    if getattr(agent, "allocation", ALLOCATIONS[0]) not in ALLOCATIONS:
+        raise EpictlError(f"agent.allocation={agent.allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
+    families = AGENT_FAMILIES.get(agent.kind)
+    if env is not None and families is not None and env.family not in families:
+        raise EpictlError(f"agent {agent.name!r} (agent.kind={agent.kind}) acts in env family {' or '.join(families)}, "
+                          f"but env {env.name!r} is family {env.family!r}; pick one of its agents "
+                          f"(e.g. {FAMILY_AGENTS.get(env.family, '...')})")
+    trainable = getattr(agent, "trainable", False)
+    if command == "train" and not trainable:
+        raise EpictlError(f"agent {agent.name!r} is a fixed policy with nothing to train; "
+                          f"use `epictl eval agent={agent.name}`")
+    if command == "train" and cfg.get("resume"):
+        check_run_file("resume", cfg.resume, CHECKPOINT, "checkpoint")
+    if command == "eval" and trainable:
+        if not cfg.get("checkpoint"):
+            raise EpictlError(f"agent {agent.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
+        # A rebuild network is evaluated from its best epoch, every other learner from its last checkpoint.
+        if agent.kind == "rebuild":
+            check_run_file("checkpoint", cfg.checkpoint, REBUILD_ARTIFACT, "rebuild model")
+        else:
+            check_run_file("checkpoint", cfg.checkpoint, CHECKPOINT, "checkpoint")
+    if getattr(agent, "rebuild", None):
+        check_run_file("agent.rebuild", agent.rebuild, REBUILD_ARTIFACT, "rebuild model")
+
+
+def check_run_file(key: str, run_dir: str, name: str, what: str) -> None:
+    """The run folder holds the file the run will read (whether it loads is found when the run reads it)."""
+    path = Path(run_dir).expanduser() / name
+    if not path.is_file():
+        raise EpictlError(f"{key}={run_dir}: no {what} at {path} (train first, or check the run folder)")
+
+
+def check_bench(cfg: DictConfig, env) -> None:
+    if env.family != "metapop":
+        raise EpictlError(f"bench times the metapopulation city; for env {env.name!r} (family {env.family!r}) "
+                          "use scripts/bench_grid.py")
+    if not cfg.modes or any(mode not in BENCH_MODES for mode in cfg.modes):
+        raise EpictlError(f"modes={list(cfg.modes)}; choose from {', '.join(BENCH_MODES)}")
+
+
+def check_calibrate_family(env) -> None:
+    if env.family != "metapop":
+        raise EpictlError(f"calibrate needs a metapopulation city (env=beijing, shanghai, tiny, ...): "
+                          f"env {env.name!r} is family {env.family!r}")
+
+
+def check_table(cfg: DictConfig) -> None:
+    if not cfg.runs:
         raise EpictlError("table needs run folders: epictl table runs='[outputs/2026-11-24/*]'")
+    plain_name("name", cfg.name)
+    if cfg.get("compare"):
+        from epictl.report.published import published_table
+
+        published_table(cfg.compare)
+
+
+def plain_name(key: str, name: str) -> None:
+    """A name that becomes part of a file or folder name: no path separators, nothing that climbs up."""
+    if not name or "/" in name or "\\" in name or ".." in name or "\0" in name:
+        raise EpictlError(f"{key}={name!r} must be a plain name (no '/', '\\' or '..'): it names files and folders")

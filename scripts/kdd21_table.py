@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[bold]table[/] {name} -> {escape(str(args.output_dir.resolve()))}")
         runs = quoted(root / "*" / "*" / "eval")
         epictl("table", f"runs=[{runs}]", f"name={name}", f"compare=table{args.table}",
-               f"output_dir={quoted(args.output_dir.resolve())}")
+               f"output_dir={quoted(args.output_dir.resolve())}", f"hydra.run.dir={quoted(root / 'table')}")
 
     return reporting_failures(pipeline)
 

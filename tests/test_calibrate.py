@@ -31,6 +31,7 @@ OUTPUTS = ["fit.yaml", "loss_history.csv", "simulated.csv", "fitted_env.yaml", "
            ".hydra/config.yaml"]
 
 
+@pytest.mark.smoke  # `make figure5-smoke`, the whole pipeline
 def test_smoke_twin_recovers_known_parameters_and_writes_every_file(tmp_path):
     """`make figure5-smoke`: the test city fitted to a series it made from known parameters."""
     result = subprocess.run([sys.executable, "scripts/figure5_smoke.py", "--out", str(tmp_path)],
@@ -77,7 +78,7 @@ def test_spatial_series_scores_zero_loss_at_the_parameters_that_made_it(tiny_cit
     truth = {"R0": 3.0, "test_delay": 1.0, "seed_cases": 30.0, "seed_day": 1.0}
     seeding = Seeding(choose_seed_regions(tiny_city, "Northtown", 2, np.random.default_rng(0)), E)
     csv = tmp_path / "regions.csv"
-    rows = [f"2021-03-{d + 1:02d},0,{group}" for group in ("Northtown", "Southvale") for d in range(10)]
+    rows = [f"2021-03-{d + 1:02d},1,{group}" for group in ("Northtown", "Southvale") for d in range(10)]  # counts unused
     csv.write_text("date,new_confirmed,region\n" + "\n".join(rows) + "\n")
     target = load_target(str(csv))
     ensemble = ConfirmedEnsemble(tiny_city, DiseaseParams(), SimOptions(), seeding, target.group_matrix(tiny_city),
@@ -114,7 +115,8 @@ GOOD = "date,new_confirmed\n2020-06-11,1\n2020-06-12,5\n2020-06-13,31\n"
     ("date,new_confirmed\n2020-06-11,1\n2020-06-12,1\n2020-06-11,3\n", "line 4: duplicate date 2020-06-11"),
     ("date,new_confirmed\n2020-06-11,1\n2020-06-13,1\n", "line 3: date 2020-06-13 skips days after 2020-06-11"),
     ("date,new_confirmed\n2020-06-11,1,7\n", "line 2: 3 fields, expected 2"),
-    ("date,new_confirmed,region\n2020-06-11,1,Northtown\n2020-06-11,1,Atlantis\n", "line 3: region 'Atlantis' is neither"),
+    ("date,new_confirmed,region\n2020-06-11,1,Northtown\n2020-06-12,1,Northtown\n2020-06-11,1,Atlantis\n"
+     "2020-06-12,1,Atlantis\n", "line 4: region 'Atlantis' is neither"),
 ])
 def test_malformed_csv_is_a_one_line_error_naming_the_row(capsys, tmp_path, text, message):
     path = tmp_path / "cases.csv"
@@ -136,11 +138,12 @@ def test_malformed_csv_is_a_one_line_error_naming_the_row(capsys, tmp_path, text
     (["parameters.R0.low=3", "parameters.R0.high=2"], "parameters.R0: bounds [3, 2] need 0 <= low < high"),
     (["seed_compartment=Q"], "seed_compartment='Q'"),
 ])
-def test_bad_calibrate_settings_are_one_line_errors(capsys, overrides, message):
-    assert main(["calibrate", "env=tiny", *overrides]) == 2
+def test_bad_calibrate_settings_are_one_line_errors(capsys, tmp_path, overrides, message):
+    assert main(["calibrate", "env=tiny", *overrides, f"hydra.run.dir={tmp_path / 'run'}"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("epictl: error:") and "\n" not in err
     assert message in err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("env", ["beijing", "tiny", "beijing_xinfadi"])

@@ -43,6 +43,9 @@ def write_city(folder: Path, **overrides) -> Path:
     for name, content in files.items():
         if content is None:
             continue
+        if isinstance(content, bytes):
+            (folder / name).write_bytes(content)
+            continue
         text = content if isinstance(content, str) else json.dumps(content)
         (folder / name).write_text(text)
     return folder
@@ -127,7 +130,7 @@ def test_population_nearly_whole_is_rounded(tmp_path):
 
 
 def test_non_numeric_entry(tmp_path):
-    assert_fails(write_city(tmp_path / "c", **{"flow.json": [1.0, None, 3.0, 2.0]}), "flow.json", "None")
+    assert_fails(write_city(tmp_path / "c", **{"flow.json": [1.0, None, 3.0, 2.0]}), "flow.json: entry [1] is null, expected a number")
 
 
 def test_prob_wrong_shape(tmp_path):
@@ -174,3 +177,67 @@ def test_start_wrong_shape(tmp_path):
 def test_unknown_source():
     with pytest.raises(EpictlError, match="unknown source 'csv'"):
         load_city(CityConfig(source="csv", path="x"))
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("prob.json", "  \n\n ", "prob.json: empty file"),
+    ("flow.json", "[1.0, 2.0, 3.0, 2.0] // caf\xe9".encode("latin-1"), "flow.json: line 1: byte 0xe9 is not UTF-8 text"),
+    ("flow.json", [1.0, {"x": 1}, 3.0, 2.0], "flow.json: entry [1] is an object {...}, expected a number"),
+    ("dense.json", '"abc"', 'dense.json: expected a list of numbers, found the string "abc"'),
+    ("pop_region.json", f"[1000, {2**64}, 1500, 500]", "pop_region.json: entry [1] = 1.84467e+19 people is too large"),
+    ("flow.json", "[1.0, Infinity, 2.0, 3.0]", "flow.json: entry [1] is infinite"),
+    ("prob.json", "[" * 100_000 + "]" * 100_000, "prob.json: lists nested too deeply"),
+    ("prob.json", "[[[0.5, 0.5, 0, 0, 0]]", "prob.json: line 1, column 23: not valid JSON"),
+    ("start.json", [[989.5, 0, 10.5, 0, 0, 0, 0, 0]] + [[p] + [0] * 7 for p in (2000, 1500, 500)],
+     "start.json: entry [0][0] = 989.5 is not a whole number of people"),
+    ("start.json", [[991, -1, 10, 0, 0, 0, 0, 0]] + [[p] + [0] * 7 for p in (2000, 1500, 500)],
+     "start.json: entry [0][1] is negative (-1)"),
+    ("start.json", [[990, 0, 10, 0, 0, 0, 0, 1]] + [[p] + [0] * 7 for p in (2000, 1500, 500)],
+     "start.json vs pop_region.json: region 0 holds 1001 people in its 8 compartments, its population is 1000"),
+])
+def test_each_malformed_file_is_named_with_the_entry(tmp_path, name, content, expected):
+    assert_fails(write_city(tmp_path / "c", **{name: content}), expected)
+
+
+def test_byte_order_mark_is_harmless(tmp_path):
+    city = load_original(write_city(tmp_path / "c", **{"pop_region.json": "\ufeff[1000, 2000, 1500, 500]".encode()}))
+    assert city.population.tolist() == [1000, 2000, 1500, 500]
+
+
+def test_square_prob_rows_above_one_are_named(tmp_path):
+    prob = valid_prob(columns=M)
+    prob[3, 2, 0] += 0.5
+    assert_fails(write_city(tmp_path / "c", **{"prob.json": prob.tolist()}),
+                 "prob.json: row [slot 3][region 2] sums to 1.5, above 1 (in the [336][M][M] form")
+
+
+def _npz_with(tmp_path: Path, **changes) -> Path:
+    """The valid test city as npz, then some arrays replaced."""
+    path = tmp_path / "c.npz"
+    save_npz(load_original(write_city(tmp_path / "c")), path)
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays.update(changes)
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"population": np.array([2**63, 1, 1, 1], dtype=np.uint64)}, "c.npz: array 'population' holds 9223372036854775808, too large"),
+    ({"population": np.array([100, -1, 100, 100])}, "c.npz: population: entry [1] is negative (-1)"),
+    ({"flow": np.array([1.0, np.nan, 1.0, 1.0])}, "c.npz: flow: entry [1] is NaN"),
+    ({"prob": np.zeros(3)}, "c.npz: mobility has 3 probabilities for"),
+    ({"name": np.array([1, 2])}, "c.npz: array 'name' must be 0-D text"),
+    ({"district": np.array([0, 0, 1, 1]), "district_names": np.array(["A"])}, "c.npz: district indices must be 0..0"),
+])
+def test_each_malformed_npz_array_is_named(tmp_path, changes, expected):
+    with pytest.raises(EpictlError) as info:
+        load_npz(_npz_with(tmp_path, **changes))
+    assert expected in str(info.value)
+
+
+def test_truncated_npz_is_not_an_npz(tmp_path):
+    path = _npz_with(tmp_path)
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(EpictlError, match="c.npz: not an npz file"):
+        load_npz(path)

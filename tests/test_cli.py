@@ -35,12 +35,22 @@ def group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
+def agent_job(name: str) -> tuple[str, list[str]]:
+    """Each agent on an env of its family; a learning agent in `train` (`eval` needs its checkpoint)."""
+    text = (CONF_DIR / "agent" / f"{name}.yaml").read_text()
+    grid = "lockdown_schedule" in text or "ddqn_lstm" in text
+    learns = any(schema in text for schema in ("hrl_schema", "ddqn_lstm", "rebuild_schema"))
+    return ("train" if learns else "eval"), [f"agent={name}", "env=grid_tiny" if grid else "env=tiny"]
+
+
 def every_job() -> list[tuple[str, list[str]]]:
-    jobs = [("eval", [f"env={name}"]) for name in group_options("env")]
-    jobs += [("eval", [f"agent={name}", "env=tiny"]) for name in group_options("agent")]
+    # The default agent acts in the city; the grid worlds need one of theirs.
+    jobs = [("eval", [f"env={name}", *(["agent=no_lockdown"] if name.startswith("grid") else [])])
+            for name in group_options("env")]
+    jobs += [agent_job(name) for name in group_options("agent")]
     jobs += [("eval", [f"budget={name}", "env=tiny"]) for name in group_options("budget")]
     jobs += [("eval", [f"reward={name}"]) for name in group_options("reward")]
-    jobs += [("eval", [f"experiment={name}"]) for name in group_options("experiment")]
+    jobs += [("train", [f"experiment={name}"]) for name in group_options("experiment")]  # each with its learning agent
     jobs += [("train", []), ("bench", []), ("table", ["runs=[outputs]"])]
     return jobs
 
@@ -71,11 +81,13 @@ def test_experiment_picks_city_and_budget():
     (["env.city.source=npz", "env.city.path=/no/such/city.npz"], "no such file"),
     (["-m", "env=tiny,beijing", "env.scenario.initial_compartment=Q"], "initial_compartment='Q'"),
 ])
-def test_bad_input_is_one_line_and_exit_code_2(capsys, overrides, message):
-    assert main(["eval", *overrides]) == 2
+def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, overrides, message):
+    assert main(["eval", *overrides, f"hydra.run.dir={tmp_path / 'run'}", "progress=false"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("epictl: error:") and "\n" not in err
     assert message in err
+    assert "_schema" not in err  # the structured-config schemas are no options
+    assert not (tmp_path / "run").exists()
 
 
 def test_missing_data_file_at_run_time_is_one_line(tmp_path):
@@ -84,6 +96,7 @@ def test_missing_data_file_at_run_time_is_one_line(tmp_path):
                     f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 2
     assert result.stderr.strip() == f"epictl: error: {tmp_path / 'city' / 'pop_region.json'}: file not found"
+    assert not (tmp_path / "run").exists()
 
 
 def test_eval_writes_every_output_and_is_reproducible(tmp_path):

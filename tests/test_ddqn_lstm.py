@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fuzz_harness import assert_clean_rejection, run_cli
 from test_cli import epictl
 from torch import nn
 
@@ -127,6 +128,7 @@ def test_training_on_the_test_world_beats_no_lockdown(tmp_path):
     assert returns["ddqn_lstm_m7"] > returns["no_lockdown"] + 20.0, returns
 
 
+@pytest.mark.smoke  # three training processes; the fast suite resumes hrl (tests/test_hrl.py)
 def test_resume_reproduces_the_uninterrupted_run(tmp_path):
     common = ["env=grid_tiny", "progress=false", *QUICK, "agent.lstm_units=[16,8,8]",
               "agent.dense_units=[16,8]", "agent.checkpoint_every=7"]
@@ -152,3 +154,18 @@ def test_init_from_copies_the_network_of_another_run_whatever_its_memory(tmp_pat
     assert m7.epsilon == 1.0 and len(m7.replay) == 0
     with pytest.raises(EpictlError, match="no matching ddqn_lstm network"):
         DdqnLstmAgent(small_config(lstm_units=[8, 8], init_from=str(tmp_path)), OBSERVATION, ACTIONS, seed=0)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("checkpoint_every", 0), ("checkpoint_every", -1), ("lstm_units", [8, 0]), ("lstm_units", []),
+    ("dense_units", [0]), ("batch_size", 0), ("lr", 0.0), ("lr", float("nan")), ("epsilon_decay", float("nan")),
+])
+def test_config_rejects_sizes_and_rates_out_of_range_naming_the_key(key, value):
+    with pytest.raises(EpictlError, match=rf"^agent\.{key}="):
+        small_config(**{key: value}).validate()
+
+
+def test_checkpoint_every_zero_stops_before_the_run(tmp_path):
+    result = run_cli("train", "env=grid_tiny", "agent=ddqn_lstm", "agent.checkpoint_every=0", "progress=false",
+                     f"hydra.run.dir={tmp_path / 'run'}")
+    assert_clean_rejection(result, "agent.checkpoint_every=0", tmp_path / "run")

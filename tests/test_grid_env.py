@@ -208,8 +208,13 @@ def test_wrong_reward_budget_or_action_is_refused():
 
 @pytest.mark.parametrize("agent", ["expert_seriousness", "hrl"])
 def test_city_agents_refuse_the_grid_in_one_line(agent):
-    cfg = composed("env=grid_tiny", f"agent={agent}")
+    with pytest.raises(EpictlError, match="acts in env family metapop, but env 'grid_tiny' is family 'grid'") as error:
+        composed("env=grid_tiny", f"agent={agent}")  # before anything runs
+    assert "\n" not in str(error.value)
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="eval", overrides=["env=grid_tiny", f"agent={agent}"])
     env = build_env(cfg)
-    with pytest.raises(EpictlError, match="principle, factor") as error:
+    with pytest.raises(EpictlError, match="principle, factor") as error:  # the agent's own guard, for library use
         make_agent(OmegaConf.to_object(cfg.agent), env.observation_space, env.action_space, seed=0)
     assert "\n" not in str(error.value)

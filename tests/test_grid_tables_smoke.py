@@ -6,7 +6,10 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from conftest import REPO
+
+pytestmark = pytest.mark.smoke  # whole pipelines: `make test-smoke`
 
 SCHEDULES = ["no_lockdown", "social_distancing", "full_lockdown", "n_work_m_lockdown", "lockdown_then_nwm"]
 

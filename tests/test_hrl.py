@@ -1,4 +1,5 @@
-"""The hierarchical agent: network shapes, learning on a toy city, checkpoints and exact resume."""
+"""The hierarchical agent: network shapes, learning on a toy city, checkpoints and exact resume, config
+checks and torch threads."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fuzz_harness import assert_clean_rejection, run_cli
 from test_cli import epictl
 
 from epictl.agents.hrl import HierarchicalAgent
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.networks import Actor, Critic, QNet
+from epictl.errors import EpictlError
 from epictl.sim.metapop.city import City, mobility_from_dense, save_npz
 from epictl.sim.metapop.compartments import NAMES, SLOTS_PER_WEEK
 from epictl.spaces import ChannelBox
@@ -98,3 +101,31 @@ def test_eval_of_a_learning_agent_needs_a_matching_checkpoint(tmp_path):
     assert result.returncode == 2 and "checkpoint=" in result.stderr
     result = epictl("eval", "env=tiny", "agent=hrl", f"checkpoint={tmp_path}", f"hydra.run.dir={tmp_path / 'e'}")
     assert result.returncode == 2 and "no checkpoint" in result.stderr
+
+
+def test_the_default_config_runs_torch_on_one_thread():
+    """Small networks on many threads oversubscribe the cores (486 s against 19.8 s on 2 shared cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        HierarchicalAgent(HRLAgentConfig(), *spaces(20), seed=0)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("checkpoint_every", 0), ("checkpoint_every", -3), ("hidden", 0), ("batch_size", 0), ("updates", 0),
+    ("lr_q", 0.0), ("lr_q", float("nan")), ("lr_actor", -1e-3), ("lr_critic", float("inf")), ("torch_threads", -1),
+    ("actor_noise", float("nan")), ("input_scale", {"It": 0.0}),
+])
+def test_config_rejects_sizes_and_rates_out_of_range_naming_the_key(key, value):
+    with pytest.raises(EpictlError, match=rf"^agent\.{key}[.=]"):
+        HRLAgentConfig(**{key: value}).validate()
+
+
+@pytest.mark.parametrize("agent", ["hrl", "dqn_greedy", "dqn_expert"])
+def test_checkpoint_every_zero_stops_before_the_run(agent, tmp_path):
+    result = run_cli("train", "env=tiny", f"agent={agent}", "agent.checkpoint_every=0", "progress=false",
+                     f"hydra.run.dir={tmp_path / 'run'}")
+    assert_clean_rejection(result, "agent.checkpoint_every=0", tmp_path / "run")

@@ -12,6 +12,8 @@ from conftest import REPO
 
 from epictl.report.units import METRIC_COLUMNS
 
+pytestmark = pytest.mark.smoke  # whole pipelines: `make test-smoke`
+
 AGENTS = {3: ["no_medical", "expert_seriousness", "expert_population", "dqn_greedy", "dqn_expert", "hrl"],
           4: ["no_medical", "expert_population", "dqn_greedy", "dqn_expert", "hrl"]}
 GAINS = {3: "11.00 % over dqn_expert", 4: "14.25 % over dqn_expert"}

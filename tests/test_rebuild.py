@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fuzz_harness import assert_clean_rejection, run_cli
 from test_cli import epictl
 
 from epictl.agents.hrl import HierarchicalAgent
@@ -100,6 +101,7 @@ REBUILD = ["env=tiny", "agent=rebuild", "agent.hidden=24", "agent.layers=2", "ag
            "agent.train_episodes=6", "agent.validation_episodes=2", "agent.test_episodes=2", "progress=false"]
 
 
+@pytest.mark.smoke  # the whole pipeline: simulate trajectories, train, evaluate, act on rebuilt information
 def test_train_eval_and_use_a_rebuild_model(tmp_path):
     result = epictl("train", *REBUILD, "agent.epochs=30", f"hydra.run.dir={tmp_path / 'rebuild'}")
     assert result.returncode == 0, result.stderr
@@ -126,3 +128,17 @@ def test_train_eval_and_use_a_rebuild_model(tmp_path):
     result = epictl("eval", *imperfect, f"checkpoint={tmp_path / 'whole'}", "seeds=1", "plots=false",
                     f"hydra.run.dir={tmp_path / 'ev'}")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("key, value", [
+    ("checkpoint_every", 0), ("hidden", 0), ("layers", 0), ("epochs", 0), ("batch_size", -1), ("lr", 0.0),
+    ("lr", float("nan")), ("scale", -20.0), ("torch_threads", -1),
+])
+def test_config_rejects_sizes_and_rates_out_of_range_naming_the_key(key, value):
+    with pytest.raises(EpictlError, match=rf"^agent\.{key}="):
+        RebuildConfig(**{key: value}).validate()
+
+
+def test_checkpoint_every_zero_stops_before_the_run(tmp_path):
+    result = run_cli("train", *REBUILD, "agent.checkpoint_every=0", f"hydra.run.dir={tmp_path / 'run'}")
+    assert_clean_rejection(result, "agent.checkpoint_every=0", tmp_path / "run")

@@ -1,8 +1,11 @@
-"""The agent interface every policy, learned or not, implements."""
+"""The agent interface every policy, learned or not, implements, and the range checks their configs share."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from epictl.errors import EpictlError
 
 
 class Agent:
@@ -27,3 +30,19 @@ class Agent:
 
     def load_state_dict(self, state: dict, source: str) -> None:
         """Restore from ``state_dict()``; ``source`` names the file in error messages."""
+
+
+def require_at_least(config, minimum: int, *names: str) -> None:
+    """Count settings of an agent config (layer sizes, epochs, steps): each >= ``minimum``, named as agent.<key>."""
+    for name in names:
+        value = getattr(config, name)
+        if not value >= minimum:
+            raise EpictlError(f"agent.{name}={value} must be >= {minimum}")
+
+
+def require_positive(config, *names: str) -> None:
+    """Real settings (learning rates, scales): finite and > 0, so NaN and inf fail too."""
+    for name in names:
+        value = getattr(config, name)
+        if not 0.0 < value < math.inf:
+            raise EpictlError(f"agent.{name}={value} must be a finite number > 0")

@@ -21,7 +21,7 @@ from epictl.agents.base import Agent
 from epictl.agents.day_window import DayWindow
 from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
 from epictl.agents.replay import ReplayBuffer
-from epictl.agents.torch_device import resolve_device
+from epictl.agents.torch_device import resolve_device, use_torch_threads
 from epictl.errors import EpictlError
 
 # Network shape: a checkpoint only loads into an agent that agrees on all of these.
@@ -80,8 +80,7 @@ class DdqnLstmAgent(Agent):
         self.config = config.validate()
         self.n_actions, features = int(action_space.n), int(observation_space.shape[0])
         self.device = resolve_device(config.device)
-        if config.torch_threads:
-            torch.set_num_threads(config.torch_threads)
+        use_torch_threads(config.torch_threads)
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.online = BiLstmQNet(features, self.n_actions, config.lstm_units, config.dense_units, config.dropout)
@@ -180,11 +179,11 @@ class DdqnLstmAgent(Agent):
 
     def _load_weights(self, run_dir: str) -> None:
         """Network weights only (no replay, no schedules) of another run [paper: M7-M60 start from M30]."""
-        from epictl.runners.checkpoint import CHECKPOINT, load_checkpoint
+        from epictl.runners.checkpoint import CHECKPOINT, load_checkpoint, reason
 
         state = load_checkpoint(run_dir)["agent"]
         try:
             self.online.load_state_dict(state["online"])
-        except (KeyError, RuntimeError) as exc:
+        except Exception as exc:  # another agent's state, or other layer sizes
             raise EpictlError(f"agent.init_from={run_dir}: {CHECKPOINT} holds no matching ddqn_lstm network "
-                              f"({str(exc).splitlines()[0]})") from None
+                              f"({reason(exc)})") from None

@@ -6,9 +6,11 @@ defective (spec §11, §13.9-§13.11).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
+from epictl.agents.base import require_at_least, require_positive
 from epictl.errors import EpictlError
 
 TARGETS = ("double", "dqn")
@@ -49,10 +51,14 @@ class DdqnLstmConfig:
     def validate(self) -> "DdqnLstmConfig":
         if self.kind != "ddqn_lstm":
             raise EpictlError(f"agent.kind={self.kind!r}; a ddqn_lstm config builds only kind ddqn_lstm")
-        if self.memory < 1:
-            raise EpictlError(f"agent.memory={self.memory} must be >= 1 day")
-        if not self.lstm_units or min(self.lstm_units) < 1 or (self.dense_units and min(self.dense_units) < 1):
-            raise EpictlError("agent: lstm_units needs at least one layer, and every layer >= 1 unit")
+        require_at_least(self, 1, "memory", "batch_size", "updates", "checkpoint_every", "target_sync_every")
+        require_at_least(self, 0, "torch_threads")
+        require_positive(self, "lr")
+        if not self.lstm_units:
+            raise EpictlError("agent.lstm_units=[] needs at least one layer")
+        for name in ("lstm_units", "dense_units"):  # dense_units may be empty: the LSTMs feed the Q-values directly
+            if any(not units >= 1 for units in getattr(self, name)):
+                raise EpictlError(f"agent.{name}={list(getattr(self, name))}: every layer needs >= 1 unit")
         if self.target not in TARGETS:
             raise EpictlError(f"agent.target={self.target!r}; choose one of {', '.join(TARGETS)}")
         for name in ("epsilon_decay_per", "target_sync_per"):
@@ -60,16 +66,12 @@ class DdqnLstmConfig:
                 raise EpictlError(f"agent.{name}={getattr(self, name)!r}; choose one of {', '.join(SCHEDULE_UNITS)}")
         if not 0.0 <= self.epsilon_min <= self.epsilon_start <= 1.0:
             raise EpictlError("agent: need 0 <= epsilon_min <= epsilon_start <= 1")
-        if self.epsilon_decay < 1.0:
-            raise EpictlError(f"agent.epsilon_decay={self.epsilon_decay} must be >= 1")
-        if not 0.0 <= self.discount < 1.0 or not 0.0 <= self.dropout < 1.0 or self.lr <= 0.0:
-            raise EpictlError("agent: discount and dropout in [0, 1), lr > 0 required")
-        if self.batch_size < 1 or self.replay_capacity < self.batch_size:
-            raise EpictlError("agent: need batch_size >= 1 and replay_capacity >= batch_size")
-        if self.torch_threads < 0:
-            raise EpictlError(f"agent.torch_threads={self.torch_threads} must be >= 0 (0: torch's default)")
-        if min(self.updates, self.checkpoint_every, self.target_sync_every) < 1:
-            raise EpictlError("agent: updates, checkpoint_every and target_sync_every must be >= 1")
+        if not 1.0 <= self.epsilon_decay < math.inf:
+            raise EpictlError(f"agent.epsilon_decay={self.epsilon_decay} must be a finite number >= 1")
+        if not 0.0 <= self.discount < 1.0 or not 0.0 <= self.dropout < 1.0:
+            raise EpictlError("agent: discount and dropout in [0, 1) required")
+        if self.replay_capacity < self.batch_size:
+            raise EpictlError(f"agent.replay_capacity={self.replay_capacity} must be >= agent.batch_size={self.batch_size}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise EpictlError(f"agent.device={self.device!r}; choose auto, cpu or cuda")
         return self

@@ -17,7 +17,7 @@ from epictl.agents.base import Agent
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.networks import Actor, Critic, QNet
 from epictl.agents.replay import ReplayBuffer
-from epictl.agents.torch_device import resolve_device
+from epictl.agents.torch_device import resolve_device, use_torch_threads
 from epictl.errors import EpictlError
 
 
@@ -39,6 +39,7 @@ class HierarchicalAgent(Agent):
         self._input_index = [channels.index(name) for name in inputs]
         self.n_regions = n_regions
         self.device = resolve_device(config.device)
+        use_torch_threads(config.torch_threads)
         self.delta = action_space["factor"].low.astype(np.float64)
         self.n_principles = int(action_space["principle"].nvec[0])
         self.learned = [j for j, learn in enumerate(config.learn_factors) if learn]

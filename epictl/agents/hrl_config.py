@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
+from epictl.agents.base import require_at_least, require_positive
 from epictl.errors import EpictlError
 
 
@@ -36,6 +38,7 @@ class HRLAgentConfig:
     updates: int = 150  # training steps: one simulated day and one gradient update each
     checkpoint_every: int = 10
     device: str = "auto"  # auto | cpu | cuda
+    torch_threads: int = 1  # CPU threads (process-wide); 0: torch's default. These networks are small: 1 is fastest
 
     @property
     def trainable(self) -> bool:
@@ -48,8 +51,16 @@ class HRLAgentConfig:
             raise EpictlError("agent.input_scale needs at least one compartment, e.g. {It: 0.01}")
         if not 0.0 <= self.epsilon <= 1.0 or not 0.0 < self.tau <= 1.0 or not 0.0 <= self.discount < 1.0:
             raise EpictlError("agent: epsilon in [0, 1], tau in (0, 1], discount in [0, 1) required")
-        if self.batch_size < 1 or self.replay_capacity < self.batch_size or self.updates < 1:
-            raise EpictlError("agent: need batch_size >= 1, replay_capacity >= batch_size and updates >= 1")
+        require_at_least(self, 1, "hidden", "batch_size", "updates", "checkpoint_every")
+        require_at_least(self, 0, "torch_threads")
+        require_positive(self, "lr_q", "lr_actor", "lr_critic")
+        if self.replay_capacity < self.batch_size:
+            raise EpictlError(f"agent.replay_capacity={self.replay_capacity} must be >= agent.batch_size={self.batch_size}")
+        if not 0.0 <= self.actor_noise < math.inf:
+            raise EpictlError(f"agent.actor_noise={self.actor_noise} must be a finite number >= 0")
+        for name, scale in self.input_scale.items():
+            if not 0.0 < scale < math.inf:
+                raise EpictlError(f"agent.input_scale.{name}={scale} must be a finite number > 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise EpictlError(f"agent.device={self.device!r}; choose auto, cpu or cuda")
         return self

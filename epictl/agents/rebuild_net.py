@@ -13,14 +13,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from epictl.agents.rebuild_config import RebuildConfig
+from epictl.agents.rebuild_config import ARTIFACT, RebuildConfig
+from epictl.atomic import write_atomic
 from epictl.errors import EpictlError
 
 OBSERVED = ("It", "Ih", "D")  # what the agent sees under imperfect information
 REBUILT = ("E", "Iu", "R")  # what the branches estimate
 AGENT_INPUTS = ("E", "Iu", "It", "Ih", "R", "D")  # the agent's input after rebuilding [paper §3.2]
 CODE_BRANCH_INPUT = (0, 0, 2)  # inputs=code: E and Iu from It, R from D [authors' code]
-ARTIFACT = "rebuild.pt"
 
 
 class RebuildNet(nn.Module):
@@ -48,26 +48,28 @@ class RebuildNet(nn.Module):
 
 
 def save_artifact(path: Path, net: RebuildNet, config: RebuildConfig, metadata: dict) -> None:
-    from epictl.report.files import write_atomic
-
     state = {"config": vars(config).copy(), "n_regions": net.n_regions, "weights": net.state_dict(), **metadata}
     write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_artifact(run_dir: str | Path, n_regions: int, device: torch.device) -> tuple[RebuildNet, str]:
     """The trained network of a rebuild run folder, refused for a city with another region count."""
+    from epictl.runners.checkpoint import load_torch_file, reason, require_keys
+
     path = Path(run_dir).expanduser() / ARTIFACT
     if not path.is_file():
         raise EpictlError(f"{path}: no rebuild model (run `epictl train agent=rebuild` first)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise EpictlError(f"{path}: unreadable rebuild model ({exc})") from None
+    state = require_keys(load_torch_file(path, "rebuild model"), ("config", "n_regions", "weights"), path,
+                         "a rebuild model")
     if state["n_regions"] != n_regions:
         raise EpictlError(f"{path}: trained for a city of {state['n_regions']} regions, this city has {n_regions}")
-    config = RebuildConfig(**state["config"])
-    net = RebuildNet(n_regions, config)
-    net.load_state_dict(state["weights"])
+    try:
+        net = RebuildNet(n_regions, RebuildConfig(**state["config"]).validate())
+        net.load_state_dict(state["weights"])
+    except EpictlError as exc:
+        raise EpictlError(f"{path}: saved with an invalid config ({exc})") from None
+    except Exception as exc:  # unknown config keys, other layer sizes, missing weights
+        raise EpictlError(f"{path}: not a rebuild model of this layout ({reason(exc)})") from None
     fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return net.to(device).eval(), fingerprint
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from epictl.errors import EpictlError
 
+# Masks are shared out with float arithmetic: beyond 2**53 counts are no longer exact.
+MOST_PER_RESOURCE = 2**53
+
 
 @dataclass
 class DailyBudget:
@@ -14,6 +17,8 @@ class DailyBudget:
     masks_per_day: int = 1_000_000  # surgical masks N_M handed out each day; none carry over
 
     def validate(self) -> "DailyBudget":
-        if self.beds < 0 or self.masks_per_day < 0:
-            raise EpictlError(f"budget: beds={self.beds} and masks_per_day={self.masks_per_day} must be >= 0")
+        for key in ("beds", "masks_per_day"):
+            value = getattr(self, key)
+            if not 0 <= value <= MOST_PER_RESOURCE:
+                raise EpictlError(f"budget.{key}={value} must be an integer in 0..{MOST_PER_RESOURCE}")
         return self

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from epictl.errors import EpictlError
 REQUIRED = ("date", "new_confirmed")
 OPTIONAL = ("region",)
 FORMAT = "date,new_confirmed[,region]"
+# More than everyone on Earth in one day: a unit or export mistake (and sums stay exact in int64).
+MAX_DAILY_CASES = 10**10
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,7 @@ def read_series(path: Path) -> Series:
     path = Path(path)
     if not path.is_file():
         raise EpictlError(f"{path}: no such file")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = [(number, row) for number, row in enumerate(csv.reader(handle), start=1) if any(c.strip() for c in row)]
+    rows = _rows(path, _read_text(path))
     if not rows:
         raise EpictlError(f"{path}: empty file; expected a header {FORMAT} and one row per day")
     header_line, header = rows[0]
@@ -49,6 +52,7 @@ def read_series(path: Path) -> Series:
     if len(rows) == 1:
         raise EpictlError(f"{path}: no data rows after the header")
     by_group: dict[str, list[tuple[dt.date, int]]] = {}
+    seen_days: dict[str, set[dt.date]] = {}
     lines: dict[str, int] = {}
     for number, row in rows[1:]:
         where = f"{path}, line {number}"
@@ -60,16 +64,51 @@ def read_series(path: Path) -> Series:
             raise EpictlError(f"{where}: empty region")
         day, count = parse_date(record["date"], where), parse_count(record["new_confirmed"], where)
         previous = by_group.setdefault(group, [])
+        seen = seen_days.setdefault(group, set())
         lines.setdefault(group, number)
         region = f" in region {group}" if group else ""
-        if previous and any(day == seen for seen, _ in previous):
+        if day in seen:
             raise EpictlError(f"{where}: duplicate date {day}{region}")
         if previous and day < previous[-1][0]:
             raise EpictlError(f"{where}: date {day} comes after {previous[-1][0]}{region}; sort the rows by date")
         if previous and day != previous[-1][0] + dt.timedelta(days=1):
             raise EpictlError(f"{where}: date {day} skips days after {previous[-1][0]}{region}; give every day (0 cases too)")
         previous.append((day, count))
-    return _aligned(path, by_group, lines, "region" in columns)
+        seen.add(day)
+    series = _aligned(path, by_group, lines, "region" in columns)
+    check_fittable(series.daily, series.first_date, str(path))
+    return series
+
+
+def _read_text(path: Path) -> str:
+    """The file as text; a byte-order mark and any line endings are fine, binary data is not."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise EpictlError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise EpictlError(f"{path}, line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8 text; "
+                          "save the file as UTF-8 CSV (is it a binary file?)") from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise EpictlError(f"{path}, line {line}: a NUL character; expected CSV text (is it a binary file?)")
+    return text
+
+
+def _rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-blank row."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            if any(c.strip() for c in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise EpictlError(f"{path}, line {reader.line_num}: not a readable CSV row ({exc})") from None
+    return rows
 
 
 def parse_date(text: str, where: str) -> dt.date:
@@ -81,14 +120,30 @@ def parse_date(text: str, where: str) -> dt.date:
 
 def parse_count(text: str, where: str) -> int:
     try:
-        value = float(text)
+        value = int(text)  # exact, however long
     except ValueError:
-        raise EpictlError(f"{where}: new_confirmed {text!r} is not a number") from None
-    if not np.isfinite(value) or not value.is_integer():
-        raise EpictlError(f"{where}: new_confirmed {text!r} is not a whole number")
+        try:
+            number = float(text)  # 12.0 or 1e3 are whole numbers too
+        except ValueError:
+            raise EpictlError(f"{where}: new_confirmed {text!r} is not a number") from None
+        if not math.isfinite(number):
+            raise EpictlError(f"{where}: new_confirmed {text!r} is not a finite number") from None
+        if not number.is_integer():
+            raise EpictlError(f"{where}: new_confirmed {text!r} is not a whole number") from None
+        value = int(number)
     if value < 0:
         raise EpictlError(f"{where}: new_confirmed {text} is negative")
-    return int(value)
+    if value > MAX_DAILY_CASES:
+        raise EpictlError(f"{where}: new_confirmed {text} is too large (more than {MAX_DAILY_CASES:.0e} cases in a day)")
+    return value
+
+
+def check_fittable(daily: np.ndarray, first_date: dt.date, source: str) -> None:
+    """A series with one day or no case at all leaves nothing to fit (R² would be undefined)."""
+    if daily.shape[1] < 2:
+        raise EpictlError(f"{source}: only one day ({first_date}); a fit needs a series of at least 2 days")
+    if not daily.any():
+        raise EpictlError(f"{source}: every new_confirmed count is 0; there is no outbreak to fit")
 
 
 def _aligned(path: Path, by_group: dict[str, list[tuple[dt.date, int]]], lines: dict[str, int],
@@ -98,8 +153,9 @@ def _aligned(path: Path, by_group: dict[str, list[tuple[dt.date, int]]], lines: 
     first_group = next(iter(spans))
     for group, span in spans.items():
         if span != spans[first_group]:
-            raise EpictlError(f"{path}: region {group!r} covers {span[0]}..{span[1]} but {first_group!r} covers "
-                              f"{spans[first_group][0]}..{spans[first_group][1]}; give every region the same days")
+            raise EpictlError(f"{path}, line {lines[group]}: region {group!r} covers {span[0]}..{span[1]} but "
+                              f"{first_group!r} covers {spans[first_group][0]}..{spans[first_group][1]}; "
+                              "give every region the same days")
     daily = np.array([[count for _, count in days] for days in by_group.values()], dtype=np.int64)
     groups = tuple(by_group) if has_region else ()
     return Series(spans[first_group][0], daily, groups, lines)

@@ -34,8 +34,9 @@ def choose_seed_regions(city: City, district: str | None, n_regions: int, rng: n
         candidates = np.flatnonzero(city.district == city.district_names.index(district))
     else:
         raise EpictlError(f"seed_district={district!r}: {city.name} has districts {', '.join(city.district_names) or 'none'}")
-    if not 1 <= n_regions <= len(candidates):
-        raise EpictlError(f"seed_regions={n_regions} must be 1..{len(candidates)} (regions of {district or city.name})")
+    populated = int(np.count_nonzero(city.population[candidates]))  # the draw never picks an empty region
+    if not 1 <= n_regions <= populated:
+        raise EpictlError(f"seed_regions={n_regions} must be 1..{populated} (regions of {district or city.name} with people)")
     weights = city.population[candidates] / city.population[candidates].sum()
     return np.sort(rng.choice(candidates, size=n_regions, replace=False, p=weights)).astype(np.int64)
 

@@ -92,14 +92,14 @@ def build_space(parameters: FitParameters, env_defaults: dict[str, float]) -> Sp
         spec: ParameterSpec = getattr(parameters, name)
         low, high = float(spec.low), float(spec.high)
         if spec.free:
-            if not 0 <= low < high or (name in POSITIVE and low <= 0):
+            if not (math.isfinite(high) and 0 <= low < high) or (name in POSITIVE and low <= 0):
                 raise EpictlError(f"parameters.{name}: bounds [{low:g}, {high:g}] need 0 <= low < high"
-                                  + (" and low > 0" if name in POSITIVE else ""))
+                                  + (" and low > 0" if name in POSITIVE else "") + ", both finite")
             free.append(name)
             bounds[name] = (low, high)
             continue
         value = spec.value if spec.value is not None else env_defaults.get(name)
-        if value is None or value < 0 or (name in POSITIVE and value <= 0):
+        if value is None or not math.isfinite(value) or value < 0 or (name in POSITIVE and value <= 0):
             raise EpictlError(f"parameters.{name} is fixed: set parameters.{name}.value to a number "
                               + ("> 0" if name in POSITIVE else ">= 0"))
         fixed[name] = float(value)

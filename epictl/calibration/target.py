@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from epictl.calibration.csv_series import read_series
+from epictl.calibration.csv_series import check_fittable, read_series
 from epictl.errors import EpictlError
 from epictl.paths import CONF_DIR
 from epictl.sim.metapop.city import City
@@ -100,7 +100,10 @@ def _named(name: str, path: Path) -> Target:
         first = dt.date.fromisoformat(spec.first_date)
     except ValueError:
         raise EpictlError(f"{path}: first_date {spec.first_date!r} is not a YYYY-MM-DD date") from None
+    if spec.window_days is not None and spec.window_days < 1:
+        raise EpictlError(f"{path}: window_days={spec.window_days} must be >= 1 (leave it out to fit every day)")
     daily = np.asarray(spec.new_confirmed, dtype=np.int64).reshape(1, -1)
     if daily.size == 0 or daily.min() < 0:
         raise EpictlError(f"{path}: new_confirmed needs one count >= 0 per day")
+    check_fittable(daily, first, str(path))
     return Target(name, spec.description, spec.source, first, daily, (CITY_WIDE,), spec.window_days, spec.seed_district)

@@ -17,7 +17,7 @@ from epictl.envs.report import EpisodeReport
 from epictl.spaces import ChannelBox
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
-from epictl.sim.metapop.city import City
+from epictl.sim.metapop.city import MAX_PEOPLE, City
 from epictl.sim.metapop.compartments import IH, IT, IU, N_COMPARTMENTS, NAMES, D, E, R
 from epictl.sim.metapop.metrics import epidemic_metrics
 from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State, outbreak_counts, random_streams
@@ -25,6 +25,7 @@ from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State, outbr
 RESOURCES = ("beds", "masks")
 OBSERVED = {"perfect": tuple(range(N_COMPARTMENTS)), "imperfect": (IT, IH, D)}
 ALLOCATIONS = ("ranked", "proportional", "none")
+MAX_DAYS = 36_500  # a century of simulated days per phase: beyond it a typo, not a scenario
 
 
 @dataclass
@@ -42,8 +43,17 @@ class Scenario:
     def validate(self) -> "Scenario":
         if self.initial_compartment not in NAMES:
             raise EpictlError(f"scenario.initial_compartment={self.initial_compartment!r}; choose one of {', '.join(NAMES)}")
-        if self.initial_cases < 0 or self.free_days < 0 or self.controlled_days < 1:
-            raise EpictlError("scenario: initial_cases and free_days must be >= 0, controlled_days >= 1")
+        for name, low, high in (("initial_cases", 0, MAX_PEOPLE), ("free_days", 0, MAX_DAYS),
+                                ("controlled_days", 1, MAX_DAYS)):
+            if not low <= getattr(self, name) <= high:
+                raise EpictlError(f"env.scenario.{name}={getattr(self, name)} must lie in {low}..{high}")
+        if not self.regions and self.initial_regions < 1:
+            raise EpictlError(f"scenario.initial_regions={self.initial_regions} must be >= 1")
+        if self.regions and min(self.regions) < 0:
+            raise EpictlError(f"scenario.regions={list(self.regions)}: region indices start at 0")
+        if len(set(self.regions)) < len(self.regions):
+            # a repeated region would be seeded once, silently losing the other share of the cases
+            raise EpictlError(f"scenario.regions={list(self.regions)} lists a region twice")
         return self
 
 

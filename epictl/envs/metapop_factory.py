@@ -13,6 +13,7 @@ from epictl.sim.metapop.params import DiseaseParams
 from epictl.sim.metapop.region_order import cached_flow_path_order
 from epictl.sim.metapop.simulator import MetapopSimulator, SimOptions
 from epictl.sim.metapop.sources import CityConfig, load_city
+from epictl.sim.metapop.synthetic import check_spec
 
 
 @dataclass
@@ -36,10 +37,12 @@ class MetapopEnvConfig:
             raise EpictlError(f"env.metric_window={self.metric_window!r}; choose whole or controlled")
         if self.reorder not in ("flow_path", "none"):
             raise EpictlError(f"env.reorder={self.reorder!r}; choose flow_path or none")
-        if len(self.delta) != 2:
-            raise EpictlError(f"env.delta={list(self.delta)} needs one bound per resource (beds, masks)")
+        if len(self.delta) != 2 or not all(0.0 <= bound <= 1.0 for bound in self.delta):
+            raise EpictlError(f"env.delta={list(self.delta)} needs one bound in [0, 1] per resource (beds, masks)")
         if self.city.source != "synthetic" and not (self.city.path and Path(self.city.path).expanduser().exists()):
             raise EpictlError(f"env.city.path={self.city.path!r}: no such file or folder")
+        if self.city.source == "synthetic":
+            check_spec(self.city.synthetic)
         self.disease.validate()
         self.sim.validate()
         self.scenario.validate()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from epictl.report.files import write_atomic
+from epictl.atomic import write_atomic
 
 BAND = "5-95 % of runs"
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from epictl.report.files import write_atomic, write_csv, write_text
+from epictl.atomic import write_atomic
+from epictl.report.files import write_csv, write_text
 
 
 def write_figure6(frame: pd.DataFrame, stem: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from epictl.atomic import write_atomic
 from epictl.paths import CONF_DIR
-from epictl.report.files import write_atomic
 from epictl.report.summary import mean_std, mean_std_long
 from epictl.report.units import label
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from epictl.report.files import write_atomic
+from epictl.atomic import write_atomic
 from epictl.report.summary import mean_std, mean_std_long
 from epictl.report.units import label
 

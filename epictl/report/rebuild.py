@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from epictl.report.files import write_atomic
+from epictl.atomic import write_atomic
 
 
 def rebuild_accuracy(estimate: np.ndarray, truth: np.ndarray, names: tuple[str, ...], tolerance: float) -> pd.DataFrame:

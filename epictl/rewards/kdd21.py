@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
+
+from epictl.errors import EpictlError
 
 
 @dataclass
@@ -13,6 +17,11 @@ class Kdd21Reward:
 
     name: str = "kdd21"
     constant: float = 10.0  # C [code]
+
+    def validate(self) -> "Kdd21Reward":
+        if not math.isfinite(self.constant):
+            raise EpictlError(f"reward.constant={self.constant} must be a finite number")
+        return self
 
     def __call__(self, exposed: tuple[float, float], infected: tuple[float, float]) -> float:
         d_exposed = max(exposed[1] - exposed[0], 0.0)

@@ -26,8 +26,10 @@ class Ohi2020Reward:
     def validate(self) -> "Ohi2020Reward":
         if self.death_term not in DEATH_TERMS:
             raise EpictlError(f"reward.death_term={self.death_term!r}; choose one of {', '.join(DEATH_TERMS)}")
-        if self.r < 0 or self.s < 0:
-            raise EpictlError(f"reward: r={self.r} and s={self.s} must be >= 0")
+        for key in ("r", "s"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise EpictlError(f"reward.{key}={value} must be a finite number >= 0")
         return self
 
     def __call__(self, economy: float, active_share: float, deaths_cumulative_share: float,

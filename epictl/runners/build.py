@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gymnasium as gym
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,8 +25,7 @@ def build_env_and_agent(cfg: DictConfig) -> tuple[gym.Env, Agent]:
         raise EpictlError(f"agent {agent_config.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
     agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
     if cfg.get("checkpoint"):
-        from epictl.runners.checkpoint import CHECKPOINT, load_checkpoint
+        from epictl.runners.checkpoint import restore_agent
 
-        checkpoint = load_checkpoint(cfg.checkpoint)
-        agent.load_state_dict(checkpoint["agent"], str(Path(cfg.checkpoint) / CHECKPOINT))
+        restore_agent(agent, agent_config, cfg.checkpoint)
     return env, agent

@@ -2,9 +2,11 @@
 rebuilding network (KDD'21 §3.2) trained by BPTT on whole daily trajectories, scored on unseen ones.
 
 The run folder keeps `dataset.npz` (the trajectories, reusable with agent.dataset=...),
-`rebuild.pt` (the best epoch on the validation split), `rebuild_log.csv`, `rebuild_metrics.csv`
-(test split: accuracy, errors), `summary.md`, `plots/rebuild.png` and `checkpoints/last.pt`, from
-which `resume=<run dir>` continues (agent.epochs may grow).
+`rebuild.pt` (the best epoch on the validation split), `rebuild_log.csv` (per epoch; the same in
+every run of the same settings), `rebuild_metrics.csv` (test split: accuracy, errors, training time),
+`summary.md`, `plots/rebuild.png` and `checkpoints/last.pt`, written every `checkpoint_every` epochs
+and, on Ctrl-C, after the gradient step under way: `resume=<run dir>` continues exactly (agent.epochs
+may grow).
 """
 
 from __future__ import annotations
@@ -18,63 +20,86 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from epictl.agents.rebuild_net import ARTIFACT, REBUILT, RebuildNet, load_artifact, save_artifact
-from epictl.agents.torch_device import resolve_device
+from epictl.agents.torch_device import resolve_device, use_torch_threads
 from epictl.errors import EpictlError
 from epictl.report.files import write_csv, write_text
 from epictl.report.rebuild import plot_rebuild, rebuild_accuracy
-from epictl.runners.checkpoint import load_checkpoint, save_checkpoint
+from epictl.runners.checkpoint import (check_resumable, checkpoint_path, load_checkpoint, reason,
+                                       save_checkpoint)
+from epictl.runners.interrupt import CHECKPOINT_NOTICE, StopBetweenSteps
 from epictl.runners.progress import progress_bar
 from epictl.runners.rebuild_data import Trajectories, generate, split_seeds
 
-RESUME_KEYS = ("env", "budget", "reward", "seed", "train_seed_offset")
 EVAL_BATCH = 8
+
+
+def fresh_progress() -> dict:
+    # `batches`: this epoch's shuffled trajectory indices, one list per gradient step; `losses`: the
+    # steps done. Ctrl-C saves between two gradient steps, so a resumed epoch picks up mid-way.
+    return {"epoch": 0, "best_loss": float("inf"), "seconds": 0.0, "log": [], "batches": [], "losses": []}
 
 
 def train(cfg: DictConfig, out_dir: Path) -> None:
     config = OmegaConf.to_object(cfg.agent).validate()
     run_dir = Path(cfg.resume).expanduser() if cfg.resume else out_dir
     device = resolve_device(config.device)
+    use_torch_threads(config.torch_threads)
+    # A resumed checkpoint is checked before anything is simulated or written.
+    state = resumable_state(run_dir, cfg) if cfg.resume else None
     torch.manual_seed(cfg.seed)
     data = datasets(cfg, config, run_dir)
     n_regions = data["train"].observed.shape[2]
     net = RebuildNet(n_regions, config).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     rng = np.random.default_rng(cfg.seed)
-    progress = {"epoch": 0, "best_loss": float("inf"), "seconds": 0.0, "log": []}
-    if cfg.resume:
-        progress = resume(run_dir, cfg, net, optimizer, rng)
+    progress = fresh_progress()
+    if state is not None:
+        progress = restore(state, run_dir, net, optimizer, rng)
     train_x, train_y = (torch.as_tensor(a, device=device) for a in (data["train"].observed, data["train"].hidden))
-    with progress_bar(cfg.progress) as bar:
+    with progress_bar(cfg.progress) as bar, StopBetweenSteps(CHECKPOINT_NOTICE) as stop:
         task = bar.add_task(f"training rebuild ({config.layers} GRU layers) on {cfg.env.name}",
                             total=config.epochs, completed=progress["epoch"])
         while progress["epoch"] < config.epochs:
+            if not progress["batches"]:
+                order = rng.permutation(len(train_x))
+                progress["batches"] = [b.tolist() for b in np.array_split(order, max(1, len(train_x) // config.batch_size))]
             began = time.perf_counter()
             net.train()
-            losses = []
-            for batch in np.array_split(rng.permutation(len(train_x)), max(1, len(train_x) // config.batch_size)):
-                index = torch.as_tensor(batch, device=device)
-                estimate, _ = net(train_x[index])
-                loss = torch.nn.functional.mse_loss(estimate, train_y[index] / config.scale)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
+            index = torch.as_tensor(progress["batches"][len(progress["losses"])], device=device)
+            estimate, _ = net(train_x[index])
+            loss = torch.nn.functional.mse_loss(estimate, train_y[index] / config.scale)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            progress["losses"].append(loss.item())
+            # Training time stays out of the log (it must be the same in every run) and is reported in
+            # rebuild_metrics.csv and summary.md.
             progress["seconds"] += time.perf_counter() - began
-            progress["epoch"] += 1
-            validation_loss, estimate = predict(net, data["validation"], device)
-            accuracy = rebuild_accuracy(estimate, data["validation"].hidden, REBUILT, config.accuracy_tolerance)
-            if validation_loss < progress["best_loss"]:
-                progress["best_loss"] = validation_loss
-                save_artifact(run_dir / ARTIFACT, net, config, {"epoch": progress["epoch"], "env": cfg.env.name})
-            progress["log"].append({"epoch": progress["epoch"], "train_loss": float(np.mean(losses)),
-                                    "validation_loss": validation_loss,
-                                    "validation_accuracy": float(accuracy["accuracy"].iloc[-1]),
-                                    "training_seconds": progress["seconds"]})
-            bar.advance(task)
-            if progress["epoch"] % config.checkpoint_every == 0 or progress["epoch"] == config.epochs:
+            if len(progress["losses"]) == len(progress["batches"]):
+                finish_epoch(run_dir, cfg, config, net, data["validation"], device, progress)
+                bar.advance(task)
+                if progress["epoch"] % config.checkpoint_every == 0 or progress["epoch"] == config.epochs:
+                    save(run_dir, cfg, net, optimizer, rng, progress)
+            if stop.requested and progress["epoch"] < config.epochs:
                 save(run_dir, cfg, net, optimizer, rng, progress)
+                raise KeyboardInterrupt
     best, _ = load_artifact(run_dir, n_regions, device)
     report(run_dir, cfg, best, data["test"], device, progress)
+
+
+def finish_epoch(run_dir: Path, cfg: DictConfig, config, net: RebuildNet, validation: Trajectories, device,
+                 progress: dict) -> None:
+    """Score the epoch on the validation split, keep the best network, log the epoch."""
+    progress["epoch"] += 1
+    validation_loss, estimate = predict(net, validation, device)
+    accuracy = rebuild_accuracy(estimate, validation.hidden, REBUILT, config.accuracy_tolerance)
+    if validation_loss < progress["best_loss"]:
+        progress["best_loss"] = validation_loss
+        save_artifact(run_dir / ARTIFACT, net, config, {"epoch": progress["epoch"], "env": cfg.env.name})
+    progress["log"].append({"epoch": progress["epoch"], "train_loss": float(np.mean(progress["losses"])),
+                            "validation_loss": validation_loss,
+                            "validation_accuracy": float(accuracy["accuracy"].iloc[-1])})
+    progress["batches"], progress["losses"] = [], []
 
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> None:
@@ -83,9 +108,16 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> None:
         raise EpictlError("agent rebuild: pass checkpoint=<run folder of `epictl train agent=rebuild`>")
     config = OmegaConf.to_object(cfg.agent).validate()
     device = resolve_device(config.device)
+    use_torch_threads(config.torch_threads)
+    net, _ = load_artifact(cfg.checkpoint, city_regions(cfg), device)  # refused before anything is simulated
     test = make_split(cfg, config, "test", cfg.seeds, first_seed=cfg.seed)
-    net, _ = load_artifact(cfg.checkpoint, test.observed.shape[2], device)
     report(out_dir, cfg, net, test, device, None)
+
+
+def city_regions(cfg: DictConfig) -> int:
+    from epictl.sim.metapop.sources import load_city
+
+    return load_city(OmegaConf.to_object(cfg.env).city).n_regions
 
 
 def datasets(cfg: DictConfig, config, run_dir: Path) -> dict[str, Trajectories]:
@@ -93,9 +125,7 @@ def datasets(cfg: DictConfig, config, run_dir: Path) -> dict[str, Trajectories]:
     path = Path(config.dataset).expanduser() if config.dataset else run_dir / "dataset.npz"
     counts = {"train": config.train_episodes, "validation": config.validation_episodes, "test": config.test_episodes}
     if path.is_file():
-        from epictl.sim.metapop.sources import load_city
-
-        n_regions = load_city(OmegaConf.to_object(cfg.env).city).n_regions
+        n_regions = city_regions(cfg)
         with np.load(path, allow_pickle=False) as stored:
             splits = sorted({key.split("/")[0] for key in stored.files})
         if splits != sorted(counts):
@@ -164,17 +194,21 @@ def save(run_dir: Path, cfg: DictConfig, net, optimizer, rng, progress: dict) ->
     write_csv(run_dir / "rebuild_log.csv", pd.DataFrame(progress["log"]))
 
 
-def resume(run_dir: Path, cfg: DictConfig, net, optimizer, rng) -> dict:
-    state = load_checkpoint(run_dir)
-    current = OmegaConf.to_container(cfg, resolve=True)
-    for key in RESUME_KEYS:
-        if state["config"].get(key) != current.get(key):
-            raise EpictlError(f"resume: {run_dir} was trained with a different {key!r}; resume with the same settings")
-    if {k: v for k, v in state["config"]["agent"].items() if k != "epochs"} != \
-            {k: v for k, v in current["agent"].items() if k != "epochs"}:
-        raise EpictlError(f"resume: {run_dir} was trained with a different agent config (only agent.epochs may change)")
-    net.load_state_dict(state["net"])
-    optimizer.load_state_dict(state["optimizer"])
-    rng.bit_generator.state = state["rng"]
-    torch.set_rng_state(state["torch_rng"])
-    return state["progress"]
+def resumable_state(run_dir: Path, cfg: DictConfig) -> dict:
+    state = load_checkpoint(run_dir, required=("net", "optimizer", "progress", "rng", "torch_rng", "config"))
+    check_resumable(state, OmegaConf.to_container(cfg, resolve=True), checkpoint_path(run_dir), length_key="epochs")
+    return state
+
+
+def restore(state: dict, run_dir: Path, net, optimizer, rng) -> dict:
+    """Network, optimiser and random states from a checkpoint; returns its progress."""
+    path = checkpoint_path(run_dir)
+    try:
+        net.load_state_dict(state["net"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        # Checkpoints of earlier versions stop only between epochs and lack the mid-epoch keys.
+        return {**fresh_progress(), **state["progress"]}
+    except Exception as exc:  # other layer sizes, or a hand-made file
+        raise EpictlError(f"{path}: does not fit this rebuild network ({reason(exc)})") from None

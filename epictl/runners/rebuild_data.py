@@ -15,10 +15,10 @@ from omegaconf import OmegaConf
 from epictl.agents.baselines import BaselineAgentConfig
 from epictl.agents.rebuild_net import OBSERVED, REBUILT
 from epictl.agents.registry import make_agent
+from epictl.atomic import write_atomic
 from epictl.envs.registry import make_env
 from epictl.errors import EpictlError
 from epictl.paths import CONF_DIR
-from epictl.report.files import write_atomic
 from epictl.runners.episode import play_episode
 
 # Seeds of the three splits, far apart so no episode is in two of them.

@@ -16,6 +16,7 @@ from epictl.errors import EpictlError
 from epictl.report.files import write_csv, write_text
 from epictl.report.published import published_table
 from epictl.report.table import long_table, markdown_table
+from epictl.report.units import ID_COLUMNS, table_metrics
 
 
 def find_metrics(patterns: list[str]) -> list[Path]:
@@ -31,18 +32,38 @@ def find_metrics(patterns: list[str]) -> list[Path]:
     return files
 
 
+def read_metrics(path: Path) -> pd.DataFrame:
+    """One run's metrics.csv, or a one-line error saying what is wrong with it."""
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise EpictlError(f"{path}: empty metrics table") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise EpictlError(f"{path}: unreadable metrics table ({str(exc).splitlines()[0]})") from None
+    missing = [column for column in ID_COLUMNS if column not in frame.columns]
+    if missing:
+        raise EpictlError(f"{path}: not an epictl metrics table (no {', '.join(missing)} column)")
+    if frame.empty:
+        raise EpictlError(f"{path}: no episodes in the metrics table")
+    try:
+        columns = table_metrics(frame.columns)
+    except EpictlError as exc:
+        raise EpictlError(f"{path}: {exc}") from None
+    textual = [column for column in columns if not pd.api.types.is_numeric_dtype(frame[column])]
+    if textual:
+        raise EpictlError(f"{path}: column {textual[0]} holds text, not numbers")
+    return frame
+
+
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     published = published_table(cfg.compare) if cfg.get("compare") else None
-    frames = []
-    for path in find_metrics(list(cfg.runs)):
-        try:
-            frames.append(pd.read_csv(path))
-        except (OSError, pd.errors.ParserError) as exc:
-            raise EpictlError(f"{path}: unreadable metrics table ({exc})") from None
-    metrics = pd.concat(frames, ignore_index=True)
+    metrics = pd.concat([read_metrics(path) for path in find_metrics(list(cfg.runs))], ignore_index=True)
     output = Path(cfg.output_dir)
-    write_csv(output / f"{cfg.name}.csv", long_table(metrics, published))
     text = markdown_table(metrics, cfg.name, published, cfg.get("compare"), cfg.get("reference_agent", "hrl"))
-    write_text(output / f"{cfg.name}.md", text)
+    try:
+        write_csv(output / f"{cfg.name}.csv", long_table(metrics, published))
+        write_text(output / f"{cfg.name}.md", text)
+    except OSError as exc:
+        raise EpictlError(f"output_dir={cfg.output_dir}: cannot write the table ({exc.strerror or exc})") from None
     print(text)
     print(f"wrote {output / cfg.name}.md and .csv")

@@ -2,7 +2,8 @@
 
 Everything needed to continue lives in `checkpoints/last.pt` (agent with its replay and random
 states, the episode in progress), written atomically every `checkpoint_every` steps and on Ctrl-C,
-so `epictl train ... resume=<run dir>` carries on exactly where the run stopped.
+so `epictl train ... resume=<run dir>` carries on exactly where the run stopped. Ctrl-C takes effect
+between two steps: a step (act, env step, learning update, counters) is never saved half done.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from epictl.agents.registry import make_agent
 from epictl.errors import EpictlError
 from epictl.report.files import write_csv
 from epictl.runners.build import build_env
-from epictl.runners.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from epictl.runners.checkpoint import (CHECKPOINT, check_resumable, checkpoint_path,
+                                       load_agent_state, load_checkpoint, reason, require_keys, save_checkpoint)
+from epictl.runners.interrupt import CHECKPOINT_NOTICE, StopBetweenSteps
 from epictl.runners.progress import progress_bar
 
-# Must match between a run and its resumption (agent.updates may grow to train longer).
-RESUME_KEYS = ("env", "budget", "reward", "seed", "train_seed_offset")
+PROGRESS_KEYS = ("step", "episode", "episode_return", "episode_in_progress", "log")
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
@@ -36,17 +38,14 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
     # `episode_in_progress` holds (env snapshot, observation) when a checkpoint falls mid-episode.
     progress = {"step": 0, "episode": 0, "episode_return": 0.0, "episode_in_progress": None, "log": []}
-    if cfg.resume:
-        progress = resume(run_dir, cfg, agent)
     observation = None
-    if progress["episode_in_progress"]:
-        snapshot, observation = progress["episode_in_progress"]
-        env.restore(snapshot)
+    if cfg.resume:
+        progress, observation = resume(run_dir, cfg, agent, agent_config, env)
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=progress["step"])
     try:
-        with progress_bar(cfg.progress) as bar:
+        with progress_bar(cfg.progress) as bar, StopBetweenSteps(CHECKPOINT_NOTICE) as stop:
             task = bar.add_task(f"training {agent_config.name} on {cfg.env.name}", total=agent_config.updates,
                                 completed=progress["step"])
             while progress["step"] < agent_config.updates:
@@ -72,11 +71,11 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
                     if key not in ("step", "episode"):
                         writer.add_scalar(f"train/{key}", value, progress["step"])
                 bar.advance(task)
-                if progress["step"] % agent_config.checkpoint_every == 0 or progress["step"] == agent_config.updates:
+                periodic = progress["step"] % agent_config.checkpoint_every == 0
+                if periodic or stop.requested or progress["step"] == agent_config.updates:
                     save(run_dir, cfg, agent, env, progress, observation)
-    except KeyboardInterrupt:
-        save(run_dir, cfg, agent, env, progress, observation)
-        raise
+                if stop.requested and progress["step"] < agent_config.updates:
+                    raise KeyboardInterrupt
     finally:
         writer.close()
     print(f"trained {progress['step']} steps ({progress['episode']} finished episodes); checkpoint {run_dir / CHECKPOINT}")
@@ -89,14 +88,18 @@ def save(run_dir: Path, cfg: DictConfig, agent, env, progress: dict, observation
     write_csv(run_dir / "train_log.csv", pd.DataFrame(progress["log"]))
 
 
-def resume(run_dir: Path, cfg: DictConfig, agent) -> dict:
-    state = load_checkpoint(run_dir)
-    current = OmegaConf.to_container(cfg, resolve=True)
-    for key in RESUME_KEYS:
-        if state["config"].get(key) != current.get(key):
-            raise EpictlError(f"resume: {run_dir} was trained with a different {key!r}; resume with the same settings")
-    saved_agent = {k: v for k, v in state["config"]["agent"].items() if k != "updates"}
-    if saved_agent != {k: v for k, v in current["agent"].items() if k != "updates"}:
-        raise EpictlError(f"resume: {run_dir} was trained with a different agent config (only agent.updates may change)")
-    agent.load_state_dict(state["agent"], str(run_dir / CHECKPOINT))
-    return state["progress"]
+def resume(run_dir: Path, cfg: DictConfig, agent, agent_config, env) -> tuple[dict, object]:
+    """The saved progress, with the agent and the episode in progress restored (its observation, else None)."""
+    path = checkpoint_path(run_dir)
+    state = load_checkpoint(run_dir, required=("progress", "agent", "config"))
+    check_resumable(state, OmegaConf.to_container(cfg, resolve=True), path, length_key="updates")
+    load_agent_state(agent, agent_config, state["agent"], path)
+    progress = require_keys(state["progress"], PROGRESS_KEYS, path, "an epictl checkpoint's training progress")
+    if not progress["episode_in_progress"]:
+        return progress, None
+    try:
+        snapshot, observation = progress["episode_in_progress"]
+        env.restore(snapshot)
+    except Exception as exc:  # a hand-made or foreign file: the env's own snapshot has this form
+        raise EpictlError(f"{path}: its episode in progress does not fit env={cfg.env.name} ({reason(exc)})") from None
+    return progress, observation

@@ -56,13 +56,20 @@ class GridParams:
     max_days: int = 2000  # truncation [epictl]; the paper has no horizon
 
     def validate(self) -> "GridParams":
+        for item in fields(self):
+            value = getattr(self, item.name)
+            numbers = value if isinstance(value, list) else [value]
+            # NaN slips through every range check below (all its comparisons are false).
+            if any(isinstance(x, float) and not math.isfinite(x) for x in numbers):
+                raise EpictlError(f"env.sim.{item.name}={value} must be finite")
         for name, choices in CHOICES.items():
             if getattr(self, name) not in choices:
                 raise EpictlError(f"env.sim.{name}={getattr(self, name)!r}; choose one of {', '.join(choices)}")
-        for name in ("population", "population_multiple", "max_days"):
+        # moves_per_day: the economy E_t is divided by a full day's moves (spec §7)
+        for name in ("population", "population_multiple", "max_days", "moves_per_day"):
             if getattr(self, name) < 1:
                 raise EpictlError(f"env.sim.{name}={getattr(self, name)} must be >= 1")
-        for name in ("moves_per_day", "exposed_min", "initial_infectious", "warmup_days"):
+        for name in ("exposed_min", "initial_infectious", "warmup_days"):
             if getattr(self, name) < 0:
                 raise EpictlError(f"env.sim.{name}={getattr(self, name)} must be >= 0")
         for name in ("p_contact", "death_probability"):
@@ -75,17 +82,23 @@ class GridParams:
         if self.n_people < 1:
             raise EpictlError(f"env.sim.population={self.population} rounds down to no one")
         if (self.side + 2) ** 2 > MAX_CELLS:  # the kernels add a wall border
-            raise EpictlError(f"env.sim: a {self.side}² grid exceeds {MAX_CELLS} cells")
+            raise EpictlError(f"env.sim: a {self.side}² grid exceeds {MAX_CELLS} cells; lower env.sim.population "
+                              "or raise env.sim.density")
         if self.n_people > self.side**2:
             raise EpictlError(f"env.sim: {self.n_people} people do not fit a {self.side}² grid")
         if not self.level_movement or any(not 0.0 <= share <= 1.0 for share in self.level_movement):
             raise EpictlError(f"env.sim.level_movement={list(self.level_movement)} needs shares in [0, 1]")
         if self.exposed_max < self.exposed_min:
             raise EpictlError(f"env.sim: exposed_max={self.exposed_max} is below exposed_min={self.exposed_min}")
-        if self.infectious_min < 1 or self.infectious_max < self.infectious_min:
-            raise EpictlError(f"env.sim: infectious days {self.infectious_min}..{self.infectious_max} must be 1 <= min <= max")
+        if self.infectious_min < 1:
+            raise EpictlError(f"env.sim.infectious_min={self.infectious_min} must be >= 1")
+        if self.infectious_max < self.infectious_min:
+            raise EpictlError(f"env.sim: infectious_max={self.infectious_max} is below infectious_min={self.infectious_min}")
         if not 0.0 <= self.economy_low <= self.economy_high:
             raise EpictlError(f"env.sim: economy draws U[{self.economy_low}, {self.economy_high}] need 0 <= low <= high")
+        if self.economy_norm == "epictl" and self.economy_high == 0:
+            raise EpictlError("env.sim.economy_high=0: economy_norm=epictl divides by the mean earning; "
+                              "make economy_high > 0 or choose another economy_norm")
         if self.initial_infectious > self.n_people:
             raise EpictlError(f"env.sim.initial_infectious={self.initial_infectious} exceeds the population {self.n_people}")
         return self

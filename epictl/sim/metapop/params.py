@@ -7,7 +7,8 @@ the unusual recovery formula p_IR (spec §15.21), and are kept exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -16,6 +17,16 @@ from epictl.sim.metapop.compartments import TICKS_PER_DAY
 
 # Index of each probability in the array handed to the kernels.
 P_BETA, P_EI, P_EA, P_TEST, P_ID, P_IR, P_AR, P_HD, P_HR, R_A, R_E, GAMMA_MASK = range(12)
+# Exits from one compartment that the kernels draw as one multinomial split (kernels._split3), and
+# what to change when they sum above 1 (the split would stop being a distribution). Iu -> It is
+# drawn on its own before the death/recovery split of Iu, so it is a group of its own.
+COMPETING_EXITS = (
+    ("leaving E", (P_EI, P_EA), "raise env.disease.eps_ticks to at least 1"),
+    ("testing (Iu to It)", (P_TEST,), "raise env.disease.theta_ticks to at least 1"),
+    ("dying or recovering from Iu and It", (P_ID, P_IR), "raise env.disease.t_ticks or env.disease.t_days"),
+    ("recovering from Ia", (P_AR,), "raise env.disease.t_ticks to at least 1"),
+    ("leaving hospital (Ih)", (P_HD, P_HR), "raise env.disease.th_ticks or env.disease.th_days"),
+)
 
 
 @dataclass
@@ -38,6 +49,10 @@ class DiseaseParams:
     gamma_mask: float = 0.9  # mask efficacy [paper eq. 1-2]
 
     def validate(self) -> "DiseaseParams":
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if not math.isfinite(value):
+                raise EpictlError(f"env.disease.{item.name}={value} must be a finite number")
         for name in ("Pa", "d", "d_h", "gamma_mask"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -50,11 +65,31 @@ class DiseaseParams:
                 raise EpictlError(f"env.disease.{name}={getattr(self, name)} must be > 0")
         if self.t_days <= self.d or self.th_days <= self.d_h:
             raise EpictlError("env.disease: t_days must exceed d and th_days must exceed d_h (recovery formula)")
+        if self._beta_denominator() <= 0:
+            raise EpictlError("env.disease: with r_E=0 and Pa=1, r_a must be > 0 (no one would be infectious)")
+        self._check_tick_probabilities()
         return self
+
+    def _check_tick_probabilities(self) -> None:
+        """Every per-tick probability, and every group of competing exits, must lie in [0, 1]."""
+        p = self.tick_probabilities()
+        # The infectious weight per present person reaches max(1, r_a, r_E) when everyone is E or Ia.
+        # `not <=` also catches NaN, which tiny durations can produce (inf * 0).
+        worst_infection = p[P_BETA] * max(1.0, self.r_a, self.r_E)
+        if not worst_infection <= 1.0:
+            raise EpictlError(f"env.disease: the per-tick infection probability reaches {worst_infection:.6g}, above 1; "
+                              "lower env.disease.R0 (or r_a, r_E)")
+        for what, indices, advice in COMPETING_EXITS:
+            total = float(sum(p[i] for i in indices))
+            if not total <= 1.0:
+                raise EpictlError(f"env.disease: the per-tick probability of {what} is {total:.6g}, not in [0, 1]; {advice}")
+
+    def _beta_denominator(self) -> float:
+        return self.r_E * self.eps_days + (self.Pa * self.r_a + (1 - self.Pa)) * self.t_days
 
     @property
     def beta_day(self) -> float:
-        return self.R0 / (self.r_E * self.eps_days + (self.Pa * self.r_a + (1 - self.Pa)) * self.t_days)
+        return self.R0 / self._beta_denominator()
 
     def tick_probabilities(self) -> np.ndarray:
         """The kernel's parameter vector, indexed by the P_* constants above (spec §2 table)."""

@@ -99,8 +99,10 @@ def outbreak_counts(city: City, n_cases: int, n_regions: int, rng: np.random.Gen
         if chosen.min() < 0 or chosen.max() >= m:
             raise EpictlError(f"scenario.regions: region index outside 0..{m - 1}")
     else:
-        if not 1 <= n_regions <= m:
-            raise EpictlError(f"scenario.initial_regions={n_regions} must be 1..{m}")
+        populated = int(np.count_nonzero(city.population))  # the draw below never picks an empty region
+        if not 1 <= n_regions <= populated:
+            raise EpictlError(f"scenario.initial_regions={n_regions} must be 1..{populated} (regions of "
+                              f"{city.name} with people)")
         weights = city.population / city.population.sum()
         chosen = rng.choice(m, size=n_regions, replace=False, p=weights)
     per_region = np.full(len(chosen), n_cases // len(chosen), dtype=np.int64)

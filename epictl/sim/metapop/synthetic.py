@@ -9,7 +9,8 @@ divided by the expected population present, so one expected day ends at the cens
 Everything is deterministic given ``spec.seed``.
 """
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from typing import List
 
 import numpy as np
@@ -91,7 +92,7 @@ class SyntheticCitySpec:
 
 def build_synthetic(spec: SyntheticCitySpec) -> City:
     """Build the city described by ``spec`` (deterministic from ``spec.seed``)."""
-    _check_spec(spec)
+    check_spec(spec)
     rng = np.random.default_rng(spec.seed)
     district_pops = np.array([d.population for d in spec.districts], dtype=np.int64)
     regions_per_district = _allot_regions(spec.n_regions, district_pops)
@@ -274,24 +275,36 @@ def _normalised(weights: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _check_spec(spec: SyntheticCitySpec) -> None:
-    where = f"synthetic city {spec.name}"
+def check_spec(spec: SyntheticCitySpec) -> None:
+    """Every knob in range (finite, so NaN fails too), each error naming its key."""
+    key = "env.city.synthetic"
+    for item in fields(spec):
+        value = getattr(spec, item.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise EpictlError(f"{key}.{item.name}={value} must be a finite number")
     if not spec.districts:
-        raise EpictlError(f"{where}: needs at least one district")
+        raise EpictlError(f"{key}.districts: needs at least one district")
     if spec.n_regions < len(spec.districts):
-        raise EpictlError(f"{where}: n_regions={spec.n_regions} is fewer than the {len(spec.districts)} districts")
+        raise EpictlError(f"{key}.n_regions={spec.n_regions} is fewer than the {len(spec.districts)} districts")
     for d in spec.districts:
-        if d.population < 0 or d.area_km2 <= 0:
-            raise EpictlError(f"{where}: district {d.name} needs population >= 0 and area_km2 > 0")
+        if not (d.population >= 0 and 0 < d.area_km2 < math.inf and math.isfinite(d.lon) and math.isfinite(d.lat)):
+            raise EpictlError(f"{key}.districts: district {d.name} needs population >= 0, a finite area_km2 > 0 "
+                              "and finite lon, lat")
     if sum(d.population for d in spec.districts) == 0:
-        raise EpictlError(f"{where}: the districts have no people")
-    if spec.k_neighbors < 1 or spec.gravity_scale_km <= 0 or spec.job_centre_scale_km <= 0:
-        raise EpictlError(f"{where}: k_neighbors, gravity_scale_km and job_centre_scale_km must be positive")
-    shares = (spec.night_move_share, spec.weekday_peak_move_share, spec.weekday_midday_move_share,
-              spec.weekend_peak_move_share, spec.commute_share)
-    if min(shares) < 0 or max(shares) > 1 or not 0 < spec.max_leave_share < 1:
-        raise EpictlError(f"{where}: move and commute shares must lie in [0, 1], max_leave_share in (0, 1)")
-    if not 0 <= spec.morning_commute_hour < spec.evening_commute_hour < 24 or spec.commute_spread_hours < 0.25:
-        raise EpictlError(f"{where}: need 0 <= morning_commute_hour < evening_commute_hour < 24 and commute_spread_hours >= 0.25")
-    if spec.region_pop_sigma < 0 or spec.region_area_sigma < 0:
-        raise EpictlError(f"{where}: region_pop_sigma and region_area_sigma must be >= 0")
+        raise EpictlError(f"{key}.districts: the districts have no people")
+    for name in ("k_neighbors", "gravity_scale_km", "job_centre_scale_km"):
+        if not getattr(spec, name) > 0:
+            raise EpictlError(f"{key}.{name}={getattr(spec, name)} must be > 0")
+    for name in ("night_move_share", "weekday_peak_move_share", "weekday_midday_move_share",
+                 "weekend_peak_move_share", "commute_share"):
+        if not 0 <= getattr(spec, name) <= 1:
+            raise EpictlError(f"{key}.{name}={getattr(spec, name)} must lie in [0, 1]")
+    if not 0 < spec.max_leave_share < 1:
+        raise EpictlError(f"{key}.max_leave_share={spec.max_leave_share} must lie in (0, 1)")
+    if not 0 <= spec.morning_commute_hour < spec.evening_commute_hour < 24:
+        raise EpictlError(f"{key}: need 0 <= morning_commute_hour < evening_commute_hour < 24")
+    for name, low in (("commute_spread_hours", 0.25), ("region_pop_sigma", 0.0), ("region_area_sigma", 0.0)):
+        if not getattr(spec, name) >= low:
+            raise EpictlError(f"{key}.{name}={getattr(spec, name)} must be >= {low}")
+    if not 0 <= spec.weekend_peak_hour < 24:
+        raise EpictlError(f"{key}.weekend_peak_hour={spec.weekend_peak_hour} must lie in [0, 24)")
