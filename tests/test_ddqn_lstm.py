@@ -114,6 +114,7 @@ def test_state_dict_round_trip_and_shape_check():
         DdqnLstmAgent(small_config(memory=9), OBSERVATION, ACTIONS, seed=0).load_state_dict(trained.state_dict(), "x")
 
 
+@pytest.mark.smoke  # a real training run (about 30 s): with the pipelines, keeping `make test` within 5 minutes
 def test_training_on_the_test_world_beats_no_lockdown(tmp_path):
     """Lockdown clearly pays in grid_tiny (about -0.5 against -49); 1,000 steps must find most of that."""
     common = ["env=grid_tiny", "progress=false", "plots=false"]
