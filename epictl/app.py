@@ -87,26 +87,7 @@ def check_overrides(command: str, overrides: list[str], multirun: bool) -> DictC
     except EpictlError:
         raise
     except Exception as exc:  # Hydra / OmegaConf composition errors: boil down to one line
-        if command == "calibrate":
-            check_calibrate_env(parsed)
         raise EpictlError(one_line(exc)) from None
-
-
-def check_calibrate_env(parsed: list) -> None:
-    """A grid env cannot even compose under calibrate (it picks reward and budget groups calibrate lacks):
-    say what is wrong instead of Hydra's complaint about those groups."""
-    from hydra import compose, initialize_config_dir
-
-    from epictl.validation import check_calibrate_family
-
-    choices = [o.input_line for o in parsed if o.get_key_element() == "env"]
-    if choices:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="epictl"):
-            try:
-                env = OmegaConf.to_object(compose(config_name="eval", overrides=choices[-1:]).env)
-            except Exception:
-                return  # not an env problem: Hydra's own message says what is
-        check_calibrate_family(env)
 
 
 def parse_overrides(overrides: list[str]) -> list:
@@ -181,13 +162,16 @@ def one_line(exc: BaseException) -> str:
     return message if key in message else f"{key}: {message}"  # OmegaConf names the key on a line of its own
 
 
-def _guarded(command: str, cfg: DictConfig) -> None:
-    from epictl.runners import runner
+def _guarded(command: str, run, cfg: DictConfig) -> None:
+    """Record what runs, then ``run(cfg, out_dir, choices)`` of the command's runner, its errors and Ctrl-C
+    turned into one line and an exit code."""
+    from epictl.report.provenance import record
 
     hydra_config = HydraConfig.get()
     out_dir = Path(hydra_config.runtime.output_dir)
     try:
-        runner(command)(cfg, out_dir, dict(hydra_config.runtime.choices))
+        record(out_dir, command, list(hydra_config.overrides.task))
+        run(cfg, out_dir, dict(hydra_config.runtime.choices))
     except EpictlError as exc:
         print(f"epictl: error: {exc}", file=sys.stderr)
         remove_failed_job_dir(hydra_config, out_dir, cfg)
@@ -208,24 +192,42 @@ def remove_failed_job_dir(hydra_config, out_dir: Path, cfg: DictConfig) -> None:
         remove_leftover_run_dir(out_dir)
 
 
+# One task per command; each imports its runner only when it runs (torch and the kernels are slow to load).
 def train_task(cfg: DictConfig) -> None:
-    _guarded("train", cfg)
+    from epictl.runners.train import run
+
+    _guarded("train", run, cfg)
 
 
 def eval_task(cfg: DictConfig) -> None:
-    _guarded("eval", cfg)
+    from epictl.runners.evaluate import run
+
+    _guarded("eval", run, cfg)
+
+
+def rebuild_task(cfg: DictConfig) -> None:
+    from epictl.runners.rebuild import run
+
+    _guarded("rebuild", run, cfg)
 
 
 def table_task(cfg: DictConfig) -> None:
-    _guarded("table", cfg)
+    from epictl.runners.table import run
+
+    _guarded("table", run, cfg)
 
 
 def bench_task(cfg: DictConfig) -> None:
-    _guarded("bench", cfg)
+    from epictl.runners.bench import run
+
+    _guarded("bench", run, cfg)
 
 
 def calibrate_task(cfg: DictConfig) -> None:
-    _guarded("calibrate", cfg)
+    from epictl.runners.calibrate import run
+
+    _guarded("calibrate", run, cfg)
 
 
-TASKS = {"train": train_task, "eval": eval_task, "table": table_task, "bench": bench_task, "calibrate": calibrate_task}
+TASKS = {"train": train_task, "eval": eval_task, "rebuild": rebuild_task, "table": table_task, "bench": bench_task,
+         "calibrate": calibrate_task}

@@ -7,6 +7,7 @@ import sys
 COMMANDS = {
     "train": "train a learning agent (checkpoints, resume=<run dir>)",
     "eval": "evaluate an agent over seeds and write metrics, summary, curves and plots",
+    "rebuild": "train the GRU network rebuilding E, Iu, R from It, Ih, D (checkpoint=<run dir>: score one)",
     "table": "build a paper-style table from run folders: epictl table runs='[outputs/...]'",
     "bench": "time the simulator (fast, exact) against the plain NumPy reference",
     "calibrate": "fit R0, testing delay and seeding to confirmed cases: epictl calibrate env=beijing target=xinfadi",
@@ -20,7 +21,8 @@ Commands:
 Overrides are Hydra's: group choices (env=shanghai agent=expert_population experiment=kdd21_exp2)
 and values (seeds=10 env.sim.mobility=exact). -m runs a sweep over comma-separated values, e.g.
   epictl eval -m env=beijing,shanghai agent=no_medical,expert_population seed=0,1
-Groups: env, agent, reward, budget, experiment (see conf/). Runs write outputs/YYYY-MM-DD/HH-MM-SS_<env>_<agent>/.
+Groups: env, agent, rebuild, reward, budget, experiment (see conf/).
+Runs write outputs/YYYY-MM-DD/HH-MM-SS_<env>_<agent>/ (rebuild: ..._rebuild_<env>/).
 `epictl <command> --cfg job` prints the composed config; hydra/launcher=submitit_slurm sends a sweep to SLURM.
 """
 

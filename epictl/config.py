@@ -1,7 +1,7 @@
 """Structured-config schemas: every yaml under conf/ is validated against one of these.
 
-Group schemas (env, agent, budget, reward) are the components' own dataclasses, so a typo or a
-bad value fails at composition with the component's field names.
+Group schemas (env, agent, rebuild, budget, reward) are the components' own dataclasses, taken from the family
+and agent-kind registries, so a typo or a bad value fails at composition with the component's field names.
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from epictl.agents.baselines import BaselineAgentConfig
-from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
-from epictl.agents.hrl_config import HRLAgentConfig
-from epictl.agents.lockdown_schedules import LockdownScheduleConfig
-from epictl.agents.rebuild_config import RebuildConfig
+from epictl.agents.registry import KINDS
 from epictl.budgets.daily import DailyBudget
 from epictl.calibration.parameters import FitParameters
-from epictl.envs.grid_factory import GridEnvConfig
-from epictl.envs.metapop_factory import MetapopEnvConfig
+from epictl.envs.registry import FAMILIES
+from epictl.rebuild.config import RebuildConfig
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.rewards.ohi2020 import Ohi2020Reward
 
@@ -36,12 +32,29 @@ class EvalConfig:
     progress: bool = True
     plots: bool = True
     checkpoint: Optional[str] = None  # run folder of a trained agent (its checkpoints/last.pt)
+    # Run folder of `epictl rebuild`: the agent acts on E, Iu, R rebuilt from the observed It, Ih, D.
+    rebuild_from: Optional[str] = None
 
 
 @dataclass
 class TrainConfig(EvalConfig):
     resume: Optional[str] = None  # run folder to continue from its checkpoints/last.pt
     train_seed_offset: int = 100_000  # training episodes use seeds far from the evaluation seeds
+
+
+@dataclass
+class RebuildCommandConfig:
+    env: Any = MISSING
+    reward: Any = MISSING  # the env's own reward and budget come with it (they shape the simulated episodes)
+    budget: Any = MISSING
+    rebuild: Any = MISSING  # the network and its training (conf/rebuild/)
+    seed: int = 0  # torch and shuffling seed; trajectories start at train_seed_offset + seed (scoring: at seed)
+    train_seed_offset: int = 100_000  # training trajectories use seeds far from the evaluation seeds
+    resume: Optional[str] = None  # run folder to continue from its checkpoints/last.pt
+    checkpoint: Optional[str] = None  # run folder of a trained network: score it instead of training
+    seeds: int = 10  # with checkpoint=: fresh test trajectories scored, seeds from seed (split offset added)
+    progress: bool = True
+    plots: bool = True
 
 
 @dataclass
@@ -56,6 +69,7 @@ class TableConfig:
 @dataclass
 class BenchConfig:
     env: Any = MISSING
+    agent: Any = MISSING  # a fixed policy: it acts in the timed episodes
     reward: Any = MISSING
     budget: Any = MISSING
     modes: list[str] = field(default_factory=lambda: ["fast", "exact"])
@@ -67,6 +81,8 @@ class BenchConfig:
 @dataclass
 class CalibrateConfig:
     env: Any = MISSING
+    reward: Any = MISSING  # the env's own reward and budget come with it; calibrate uses neither
+    budget: Any = MISSING
     target: str = "xinfadi"  # a named target (conf/targets/<name>.yaml) or a CSV: date,new_confirmed[,region]
     window_days: Optional[int] = None  # days fitted from the first; later days are scored out of sample (None: the target's, else all)
     seed_district: Optional[str] = None  # district holding the seed regions (None: the target's, else the whole city)
@@ -87,16 +103,15 @@ def register() -> None:
     store = ConfigStore.instance()
     store.store(name="eval_schema", node=EvalConfig)
     store.store(name="train_schema", node=TrainConfig)
+    store.store(name="rebuild_schema", node=RebuildCommandConfig)
     store.store(name="table_schema", node=TableConfig)
     store.store(name="bench_schema", node=BenchConfig)
     store.store(name="calibrate_schema", node=CalibrateConfig)
-    store.store(group="env", name="metapop_schema", node=MetapopEnvConfig)
-    store.store(group="env", name="grid_schema", node=GridEnvConfig)
-    store.store(group="agent", name="baseline_schema", node=BaselineAgentConfig)
-    store.store(group="agent", name="hrl_schema", node=HRLAgentConfig)
-    store.store(group="agent", name="ddqn_lstm_schema", node=DdqnLstmConfig)
-    store.store(group="agent", name="lockdown_schedule_schema", node=LockdownScheduleConfig)
-    store.store(group="agent", name="rebuild_schema", node=RebuildConfig)
+    for family in FAMILIES.values():
+        store.store(group="env", name=f"{family.name}_schema", node=family.config)
+    for kind in KINDS.values():
+        store.store(group="agent", name=kind.schema, node=kind.config)
+    store.store(group="rebuild", name="network_schema", node=RebuildConfig)
     store.store(group="budget", name="daily_schema", node=DailyBudget)
     store.store(group="reward", name="kdd21_schema", node=Kdd21Reward)
     store.store(group="reward", name="ohi2020_schema", node=Ohi2020Reward)

@@ -9,8 +9,9 @@ from pathlib import Path
 CONF_DIR = Path(os.environ.get("EPICTL_CONF", Path(__file__).resolve().parents[1] / "conf"))
 
 CHECKPOINT = Path("checkpoints") / "last.pt"  # a training run's checkpoint, inside its run folder
-# What Hydra writes into a run folder before the command itself writes anything.
-HYDRA_LEFTOVERS = (".hydra", "multirun.yaml")
+# What Hydra and epictl write into a run folder before the command itself writes anything
+# (provenance.yaml: report/provenance.py).
+HYDRA_LEFTOVERS = (".hydra", "multirun.yaml", "provenance.yaml")
 
 
 def claim_run_dir(wanted: Path) -> Path:

@@ -11,10 +11,12 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from epictl.agents.rebuild_config import ARTIFACT as REBUILD_ARTIFACT
-from epictl.envs.metapop import ALLOCATIONS
+from epictl.agents.registry import agent_kind
+from epictl.envs.registry import family
 from epictl.errors import EpictlError
 from epictl.paths import CHECKPOINT
+from epictl.rebuild.config import ARTIFACT as REBUILD_ARTIFACT
+from epictl.sim.metapop.params import MOBILITY_MODES
 
 # Seeds a run derives (seed + episode, plus train_seed_offset in training) stay valid for every RNG in
 # the stack (gymnasium, numpy's SeedSequence, torch) and for int64 columns, with room for any episode count.
@@ -26,34 +28,26 @@ LEAST = {"seed": 0, "train_seed_offset": 0, "seeds": 1, "days": 1, "reference_da
          "seed_regions": 1, "search_points": 1, "max_evaluations": 0, "window_days": 1}
 SEED_KEYS = ("seed", "train_seed_offset")  # bounded by SEED_LIMIT through their sum below
 
-# The env families each agent kind can act in: the city's (principle, factor) allocations or the grid's
-# movement levels.
-AGENT_FAMILIES = {
-    "fixed": ("metapop",),
-    "random": ("metapop",),
-    "hrl": ("metapop",),
-    "rebuild": ("metapop",),
-    "lockdown_schedule": ("grid",),
-    "ddqn_lstm": ("grid",),
-}
-FAMILY_AGENTS = {"metapop": "expert_seriousness, no_medical, hrl", "grid": "no_lockdown, n_work_m_lockdown, ddqn_lstm"}
-BENCH_MODES = ("fast", "exact")  # the metapop simulator's mobility modes
-
 
 def validate_run_config(command: str, cfg: DictConfig) -> None:
     resolve_all(cfg)
     check_top_level_numbers(cfg)
     env = OmegaConf.to_object(cfg.env).validate() if "env" in cfg else None
     if env is not None:
+        family(env.family)
         plain_name("env.name", env.name)
     if "budget" in cfg:
         OmegaConf.to_object(cfg.budget).validate()
     if "reward" in cfg:
         OmegaConf.to_object(cfg.reward).validate()
+    if command == "bench":  # first: for a grid env it names the grid's own benchmark
+        check_bench(cfg, env)
     if "agent" in cfg:
         check_agent(command, cfg, env)
-    if command == "bench":
-        check_bench(cfg, env)
+    if cfg.get("rebuild_from"):
+        check_rebuild_from(cfg, env)
+    if command == "rebuild":
+        check_rebuild(cfg, env)
     if command == "calibrate":
         check_calibrate_family(env)
         from epictl.calibration.settings import resolve
@@ -97,13 +91,10 @@ def check_top_level_numbers(cfg: DictConfig) -> None:
 def check_agent(command: str, cfg: DictConfig, env) -> None:
     agent = OmegaConf.to_object(cfg.agent).validate()
     plain_name("agent.name", agent.name)
-    if getattr(agent, "allocation", ALLOCATIONS[0]) not in ALLOCATIONS:
-        raise EpictlError(f"agent.allocation={agent.allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
-    families = AGENT_FAMILIES.get(agent.kind)
-    if env is not None and families is not None and env.family not in families:
-        raise EpictlError(f"agent {agent.name!r} (agent.kind={agent.kind}) acts in env family {' or '.join(families)}, "
-                          f"but env {env.name!r} is family {env.family!r}; pick one of its agents "
-                          f"(e.g. {FAMILY_AGENTS.get(env.family, '...')})")
+    actions = agent_kind(agent.kind).actions
+    if env is not None and family(env.family).action not in actions:
+        raise EpictlError(f"agent {agent.name!r} (agent.kind={agent.kind}) cannot act in env {env.name!r} "
+                          f"(family {env.family!r}); pick one of its agents (e.g. {family(env.family).example_agents})")
     trainable = getattr(agent, "trainable", False)
     if command == "train" and not trainable:
         raise EpictlError(f"agent {agent.name!r} is a fixed policy with nothing to train; "
@@ -113,13 +104,38 @@ def check_agent(command: str, cfg: DictConfig, env) -> None:
     if command == "eval" and trainable:
         if not cfg.get("checkpoint"):
             raise EpictlError(f"agent {agent.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
-        # A rebuild network is evaluated from its best epoch, every other learner from its last checkpoint.
-        if agent.kind == "rebuild":
-            check_run_file("checkpoint", cfg.checkpoint, REBUILD_ARTIFACT, "rebuild model")
-        else:
-            check_run_file("checkpoint", cfg.checkpoint, CHECKPOINT, "checkpoint")
-    if getattr(agent, "rebuild", None):
-        check_run_file("agent.rebuild", agent.rebuild, REBUILD_ARTIFACT, "rebuild model")
+        check_run_file("checkpoint", cfg.checkpoint, CHECKPOINT, "checkpoint")
+
+
+def check_rebuild_from(cfg: DictConfig, env) -> None:
+    if env.family != "metapop":
+        raise EpictlError(f"rebuild_from: rebuilding E, Iu, R needs a metapopulation city; env {env.name!r} is "
+                          f"family {env.family!r}")
+    check_run_file("rebuild_from", cfg.rebuild_from, REBUILD_ARTIFACT, "rebuild model")
+
+
+def check_rebuild(cfg: DictConfig, env) -> None:
+    """`epictl rebuild`: a metapop city, baseline data policies, and the run folders it reads."""
+    from epictl.rebuild.policies import load_policy
+
+    if env.family != "metapop":
+        raise EpictlError(f"rebuild needs a metapopulation city (env=beijing, shanghai, tiny, ...): "
+                          f"env {env.name!r} is family {env.family!r}")
+    config = OmegaConf.to_object(cfg.rebuild).validate()
+    for key in ("train_policies", "test_policies"):
+        for name in getattr(config, key):
+            try:
+                load_policy(name)
+            except EpictlError as exc:
+                raise EpictlError(f"rebuild.{key}: {exc}") from None
+    if config.dataset and not Path(config.dataset).expanduser().is_file():
+        raise EpictlError(f"rebuild.dataset={config.dataset}: no such file (a dataset.npz of an earlier rebuild run)")
+    if cfg.resume and cfg.checkpoint:
+        raise EpictlError("resume= continues a training, checkpoint= scores a trained network: pass one of them")
+    if cfg.resume:
+        check_run_file("resume", cfg.resume, CHECKPOINT, "checkpoint")
+    if cfg.checkpoint:
+        check_run_file("checkpoint", cfg.checkpoint, REBUILD_ARTIFACT, "rebuild model")
 
 
 def check_run_file(key: str, run_dir: str, name: str, what: str) -> None:
@@ -133,8 +149,10 @@ def check_bench(cfg: DictConfig, env) -> None:
     if env.family != "metapop":
         raise EpictlError(f"bench times the metapopulation city; for env {env.name!r} (family {env.family!r}) "
                           "use scripts/bench_grid.py")
-    if not cfg.modes or any(mode not in BENCH_MODES for mode in cfg.modes):
-        raise EpictlError(f"modes={list(cfg.modes)}; choose from {', '.join(BENCH_MODES)}")
+    if not cfg.modes or any(mode not in MOBILITY_MODES for mode in cfg.modes):
+        raise EpictlError(f"modes={list(cfg.modes)}; choose from {', '.join(MOBILITY_MODES)}")
+    if getattr(OmegaConf.to_object(cfg.agent), "trainable", False):
+        raise EpictlError(f"bench times a fixed policy; agent {cfg.agent.name!r} learns (try agent=expert_seriousness)")
 
 
 def check_calibrate_family(env) -> None:

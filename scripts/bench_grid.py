@@ -50,7 +50,7 @@ def main() -> None:
         began = time.perf_counter()
         start = simulator.reset(args.seed)  # placement and the warm-up day (compiles or loads the kernels)
         rows.append(row("reset: placement + warm-up day (not timed below)", n, time.perf_counter() - began, "s"))
-        simulator.step_day(start, 0)  # one more untimed day: caches and page tables warm
+        simulator.step(start, 0)  # one more untimed day: caches and page tables warm
         days, repeats = (20, 3 if args.quick else 9) if n <= REFERENCE_LIMIT else (3, 3)
         seconds = kernel_seconds_per_day(simulator, start, days, repeats)
         target = TARGET_SECONDS[n]
@@ -80,7 +80,7 @@ def kernel_seconds_per_day(simulator: GridSimulator, start: GridState, days: int
         state = start.copy()
         began = time.perf_counter()
         for _ in range(days):
-            simulator.step_day(state, 0)
+            simulator.step(state, 0)
         runs.append((time.perf_counter() - began) / days)
     return float(np.median(runs))
 

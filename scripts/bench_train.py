@@ -38,7 +38,7 @@ def main(overrides: list[str]) -> None:
         cfg = compose(config_name="train", overrides=overrides)
     agent_config = OmegaConf.to_object(cfg.agent)
     began = time.perf_counter()
-    env = build_env(cfg, agent_config)
+    env = build_env(cfg)
     setup = time.perf_counter() - began
     agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
     began = time.perf_counter()

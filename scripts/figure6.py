@@ -3,7 +3,7 @@
 
     python scripts/figure6.py                       # outputs/figure6/<city>/layers_<k>, outputs/figures/figure6.{png,csv,md}
     python scripts/figure6.py --smoke               # the tiny city, small networks, layers 1-3: minutes
-    python scripts/figure6.py agent.epochs=30       # extra overrides go to every training
+    python scripts/figure6.py rebuild.epochs=30     # extra overrides go to every training
 
 Every layer count of a city trains on the same trajectories (the first run's dataset.npz), so only
 the network differs. Resumable: finished runs are skipped, interrupted ones resumed.
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kdd21_table import SMOKE, SMOKE_REBUILD
+from kdd21_table import SMOKE
 from epictl.report.figure6 import write_figure6
-from pipeline import REPO, console, quoted, reporting_failures, train
+from pipeline import REPO, SMOKE_REBUILD, console, quoted, rebuild, reporting_failures
 
 CITIES = {"beijing": "kdd21_exp1", "shanghai": "kdd21_exp3"}
 LAYERS = range(1, 7)
@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             dataset = root / city / f"layers_{layers[0]}" / "dataset.npz"
             for k in layers:
                 run_dir = root / city / f"layers_{k}"
-                reuse = [f"agent.dataset={quoted(dataset)}"] if k != layers[0] else []
-                train(experiment, "rebuild", run_dir, [*shared, f"agent.layers={k}", *reuse])
+                reuse = [f"rebuild.dataset={quoted(dataset)}"] if k != layers[0] else []
+                rebuild(experiment, run_dir, [*shared, f"rebuild.layers={k}", *reuse])
                 metrics = pd.read_csv(run_dir / "rebuild_metrics.csv").set_index("compartment")
                 rows.append({"city": f"{metrics['env'].iloc[0]} ({experiment})", "layers": k,
                              "accuracy": metrics.at["all", "accuracy"],

@@ -9,6 +9,8 @@
     python scripts/grid_tables.py agents --smoke     # the test world (grid_tiny), 200 training steps, 2 seeds
     python scripts/grid_tables.py agents --updates 100000 env.sim.p_contact=0.5   # extra overrides go to every run
 
+The cells are conf/experiment/grid_density/<world>/d<density>.yaml and conf/experiment/grid_agents/<world>/
+<column>_<agent>.yaml (numbered in the table's column order); the script runs every file it finds there.
 Outputs: outputs/tables/grid_density.{md,csv} + plots/grid_ode.png, outputs/tables/grid_agents.{md,csv} +
 plots/grid_agents.png (`_grid_released` after `grid_agents` for --world grid_released, `-smoke` at the end for
 --smoke). Run folders: outputs/grid_density/<world>/d<density>, outputs/grid_agents/<world>/<agent>/{train,eval}.
@@ -29,28 +31,56 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from pipeline import REPO, console, evaluate, quoted, reporting_failures, train
+from omegaconf import DictConfig, OmegaConf
+from pipeline import REPO, composed, console, evaluate, quoted, reporting_failures, train
 from rich.markup import escape
 
+from epictl.paths import CONF_DIR
 from epictl.report.files import write_csv, write_text
 from epictl.report.grid_agents import active_figure, agents_table, load_paper
 from epictl.report.grid_density import density_figure, density_table, mean_curves, ode_summary
 from epictl.sim.grid.ode import SeirdOde
-from epictl.sim.grid.params import RELEASED_SIDES
 
-EXPERIMENT = "ohi2020"  # conf/experiment/ohi2020.yaml: the grid world and the M30 agent
+CELLS = CONF_DIR / "experiment"
 WORLDS = ["grid", "grid_released"]  # our defaults (the paper's text) and the released code's behaviour
-DENSITIES = [0.01, 0.02, 0.03, 0.04, 0.1, 0.2]  # paper Table 1 and Fig. 7
-SCHEDULES = ["no_lockdown", "social_distancing", "full_lockdown", "n_work_m_lockdown", "lockdown_then_nwm"]
-M30, VARIANTS = "ddqn_lstm", ["ddqn_lstm_m7", "ddqn_lstm_m15", "ddqn_lstm_m45", "ddqn_lstm_m60"]
+M30 = "ddqn_lstm"  # the memory agent the others start from [paper]
 UPDATES, SMOKE_UPDATES = 40_000, 200
 PAPER_EPISODES, PAPER_DECAY, PAPER_EPSILON_MIN = 7000, 6000, 0.1  # paper §"The agent network"
 ODE_DAYS = 2000  # long enough for the ODE's epidemic to end (about 350 days at the paper's rates)
-INITIAL_SHARE = 0.007  # 70 of 10,000 infectious: the paper's evaluation scenario (Fig. 15)
-SMOKE_DENSITY = {"population": 500, "densities": [0.02, 0.2]}
+# --smoke: 2 of the density cells, at 500 people with the cells' share infectious (the grid side follows the density).
+SMOKE_DENSITY = {"population": 500, "cells": ["d0.02", "d0.2"]}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """conf/experiment/<table>/<world>/<name>.yaml, run as `experiment=<table>/<world>/<name>`."""
+
+    world: str
+    name: str
+    experiment: str
+    config: DictConfig  # as `epictl train` composes it
+
+    @property
+    def agent(self) -> str:
+        return self.config.agent.name
+
+    @property
+    def learns(self) -> bool:
+        return getattr(OmegaConf.to_object(self.config.agent), "trainable", False)
+
+
+def cells(table: str, world: str, names: list[str] | None = None) -> list[Cell]:
+    """The world's cells in file-name order (the table's order); only ``names`` if given."""
+    found = []
+    for path in sorted((CELLS / table / world).glob("*.yaml")):
+        if names is None or path.stem in names:
+            experiment = f"{table}/{world}/{path.stem}"
+            found.append(Cell(world, path.stem, experiment, composed("train", [f"experiment={experiment}"])))
+    return found
 
 
 def paper_final_epsilon() -> float:
@@ -74,21 +104,22 @@ def collect(runs: dict[tuple, Path], keys: tuple[str, ...]) -> tuple[pd.DataFram
 
 
 def density(args, seeds: range, common: list[str]) -> None:
-    population = SMOKE_DENSITY["population"] if args.smoke else 10_000
-    densities = SMOKE_DENSITY["densities"] if args.smoke else DENSITIES
-    cases = round(INITIAL_SHARE * population)
-    size = [f"env.sim.population={population}", f"env.sim.initial_infectious={cases}"]
+    names = SMOKE_DENSITY["cells"] if args.smoke else None
+    table = [cell for world in WORLDS for cell in cells("grid_density", world, names)]
+    sizes = {(cell.config.env.sim.population, cell.config.env.sim.initial_infectious) for cell in table}
+    if len(sizes) != 1:  # the ODE beside them is one curve
+        console.print(f"grid_tables.py: error: the density cells differ in world size {sorted(sizes)}", markup=False)
+        raise SystemExit(2)
+    ((population, cases),) = sizes
+    size = []
+    if args.smoke:
+        population, cases = SMOKE_DENSITY["population"], round(cases * SMOKE_DENSITY["population"] / population)
+        size = [f"env.sim.population={population}", f"env.sim.initial_infectious={cases}", "env.sim.grid_side=null"]
     runs = {}
-    for world in WORLDS:
-        for value in densities:
-            # The released preset fixes the grid side; at other densities or sizes it follows the density.
-            side = RELEASED_SIDES.get(value) if population == 10_000 else None
-            sides = [f"env.sim.grid_side={side if side else 'null'}"] if world == "grid_released" else []
-            folder = args.root / world / f"d{value:g}"
-            evaluate(EXPERIMENT, "no_lockdown", folder, None, seeds,
-                     [f"env={world}", f"env.sim.density={value}", f"env.name={world}_d{value:g}", *size, *sides,
-                      "plots=false", *common])
-            runs[(world, value)] = folder
+    for cell in table:
+        folder = args.root / cell.world / cell.name
+        evaluate(cell.experiment, cell.agent, folder, None, seeds, [*size, "plots=false", *common])
+        runs[(cell.world, cell.config.env.sim.density)] = folder
     metrics, curves = collect(runs, ("world", "density"))
     ode = SeirdOde(population=population, initial_infectious=cases).solve(ODE_DAYS)
     days = max(int(curves["day"].max()), int(ode_summary(ode, population)["days"]))  # until both are over
@@ -104,19 +135,21 @@ def density(args, seeds: range, common: list[str]) -> None:
 
 def agents(args, seeds: range, common: list[str]) -> None:
     world = args.world
-    shared = ["env=grid_tiny" if args.smoke else f"env={world}", "plots=false", *common]
+    shared = [*(["env=grid_tiny"] if args.smoke else []), "plots=false", *common]
     updates = args.updates or (SMOKE_UPDATES if args.smoke else UPDATES)
     schedule = [f"agent.updates={updates}", "agent.epsilon_decay_per=step", f"agent.epsilon_decay={step_decay(updates):.1f}"]
-    learners = [M30, *(VARIANTS if args.memory_variants else [])]
+    # The memory variants (M7-M60) only with --memory-variants; M30 trains first, the others start from it.
+    table = [cell for cell in cells("grid_agents", world)
+             if not cell.learns or cell.agent == M30 or args.memory_variants]
     base = args.root / world
-    for agent in learners:
-        warm = [f"agent.init_from={quoted(base / M30 / 'train')}"] if agent != M30 else []  # [paper] from M30
-        train(EXPERIMENT, agent, base / agent / "train", [*shared, *schedule, *warm])
+    for cell in sorted((cell for cell in table if cell.learns), key=lambda cell: cell.agent != M30):
+        warm = [f"agent.init_from={quoted(base / M30 / 'train')}"] if cell.agent != M30 else []  # [paper] from M30
+        train(cell.experiment, cell.agent, base / cell.agent / "train", [*shared, *schedule, *warm])
     runs = {}
-    for agent in SCHEDULES + learners:
-        train_dir = base / agent / "train" if agent in learners else None
-        evaluate(EXPERIMENT, agent, base / agent / "eval", train_dir, seeds, shared)
-        runs[(agent,)] = base / agent / "eval"
+    for cell in table:
+        train_dir = base / cell.agent / "train" if cell.learns else None
+        evaluate(cell.experiment, cell.agent, base / cell.agent / "eval", train_dir, seeds, shared)
+        runs[(cell.agent,)] = base / cell.agent / "eval"
     metrics, curves = collect(runs, ("agent",))
     population = int(curves.loc[curves["day"] == 0, ["S", "E", "I", "R", "D"]].sum(axis=1).iloc[0])
     notes = [f"World `{'grid_tiny' if args.smoke else world}`, evaluation seeds {seeds.start}-{seeds.stop - 1} "

@@ -6,34 +6,76 @@ information: 3 experiments x 5 methods, the full method on GRU-rebuilt E, Iu, R)
     python scripts/kdd21_table.py --table 3 --smoke   # tiny city, 12 updates, 2 seeds: the pipeline in minutes
     python scripts/kdd21_table.py --table 3 env.sim.mobility=exact   # extra overrides go to every run
                                                       # (agent.updates=N to the RL trainings only)
-    python scripts/kdd21_table.py --table 4 --rebuild agent.hidden=256   # to the rebuild trainings only
+    python scripts/kdd21_table.py --table 4 --rebuild rebuild.hidden=256   # to the rebuild trainings only
 
-Resumable: an eval whose metrics.csv holds all seeds (and is newer than its checkpoint) is skipped,
-a training whose log reached its target (agent.updates, or agent.epochs for the rebuild network) is
-skipped, a shorter one with a checkpoint is resumed. The table is rebuilt every time (seconds). Use
-another --root for other settings.
+The cells are conf/experiment/table<N>/<exp>/<agent>.yaml, each one experiment (row) and one method
+(column); the script runs every file it finds there. Resumable: an eval whose metrics.csv holds all
+seeds (and is newer than its checkpoint) is skipped, a training whose log reached its target
+(agent.updates, or rebuild.epochs for the rebuild network) is skipped, a shorter one with a checkpoint
+is resumed. The table is rebuilt every time (seconds). Use another --root for other settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import REPO, console, epictl, evaluate, quoted, reporting_failures, train
+from omegaconf import DictConfig, OmegaConf
+from pipeline import (REPO, SMOKE_REBUILD, composed, console, epictl, evaluate, quoted, rebuild, reporting_failures,
+                      train)
 from rich.markup import escape
 
-EXPERIMENTS = ["kdd21_exp1", "kdd21_exp2", "kdd21_exp3"]
-LEARNERS = ["dqn_greedy", "dqn_expert", "hrl"]
-# Table 4: expert seriousness needs the case counts it cannot see; everything observes It, Ih, D only.
-BASELINES = {3: ["no_medical", "expert_seriousness", "expert_population"], 4: ["no_medical", "expert_population"]}
-OBSERVATION = {3: [], 4: ["env.observation=imperfect"]}
-# --smoke: the tiny city (12 regions) with its own short phases; exp 2's 40 seed regions become all 12.
-SMOKE = ["env=tiny", "env.scenario.free_days=20", "env.scenario.controlled_days=10", "plots=false"]
+from epictl.paths import CONF_DIR
+
+# Table 4: the full method acts on E, Iu, R rebuilt by a GRU network trained first for its experiment.
+REBUILT = "hrl"
+# --smoke: each experiment's outbreak in the tiny city (12 regions), with tiny's budget, name and short
+# phases; exp 2's 40 seed regions become all 12.
+SMOKE = ["env/city=tiny", "budget=tiny", "env.name=tiny", "env.scenario.free_days=20",
+         "env.scenario.controlled_days=10", "plots=false"]
 SMOKE_EXPERIMENT = {"kdd21_exp2": ["env.scenario.initial_regions=12"]}
 SMOKE_UPDATES = 12
-SMOKE_REBUILD = ["agent.hidden=32", "agent.layers=2", "agent.scale=20", "agent.epochs=10", "agent.train_episodes=6",
-                 "agent.validation_episodes=2", "agent.test_episodes=2"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """conf/experiment/table<N>/<experiment>/<agent>.yaml, run as `experiment=<experiment> agent=<agent>` plus
+    what the file adds to both (``overrides``, e.g. env.observation=imperfect): the runs keep the
+    experiment's name, which keys their metrics and the published tables."""
+
+    experiment: str
+    agent: str
+    overrides: tuple[str, ...]
+    learns: bool
+
+
+def cells(table: int, experiments: list[str]) -> list[Cell]:
+    found = []
+    for path in sorted((CONF_DIR / "experiment" / f"table{table}").glob("*/*.yaml")):
+        experiment, agent = path.parent.name, path.stem
+        if experiment not in experiments:
+            continue
+        cell = composed("train", [f"experiment=table{table}/{experiment}/{agent}"])
+        base = composed("train", [f"experiment={experiment}", f"agent={agent}"])
+        learns = getattr(OmegaConf.to_object(cell.agent), "trainable", False)
+        found.append(Cell(experiment, agent, tuple(changes(base, cell)), learns))
+    return found
+
+
+def changes(base: DictConfig, cell: DictConfig, prefix: str = "") -> list[str]:
+    """`key=value` overrides that turn ``base`` into ``cell`` (both composed from the same schemas)."""
+    overrides = []
+    for key, value in cell.items():
+        if isinstance(value, DictConfig):
+            overrides += changes(base[key], value, f"{prefix}{key}.")
+        elif value != base[key]:
+            plain = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+            text = plain if isinstance(plain, str) and plain.isidentifier() else json.dumps(plain)
+            overrides.append(f"{prefix}{key}={text}")
+    return overrides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", type=int, choices=(3, 4), required=True, help="3: perfect, 4: imperfect information")
     parser.add_argument("--smoke", action="store_true", help="tiny city, 12 updates, 2 seeds (pipeline check)")
     parser.add_argument("--rebuild", action="append", default=[], metavar="OVERRIDE",
-                        help="an override for the rebuild trainings only (Table 4), e.g. --rebuild agent.hidden=256")
-    parser.add_argument("--experiments", nargs="+", choices=EXPERIMENTS, default=EXPERIMENTS, help="a subset of rows")
+                        help="an override for the rebuild trainings only (Table 4), e.g. --rebuild rebuild.hidden=256")
+    parser.add_argument("--experiments", nargs="+", metavar="EXPERIMENT",
+                        help="a subset of rows (folders of conf/experiment/tableN/)")
     parser.add_argument("--root", type=Path, help="run folders (default outputs/tableN, outputs/tableN-smoke)")
     parser.add_argument("--seeds", type=int, help="episodes per cell (default 10; smoke 2)")
     parser.add_argument("--output-dir", type=Path, default=REPO / "outputs" / "tables", help="where the table goes")
     parser.add_argument("overrides", nargs="*", help="extra epictl overrides, e.g. env.sim.mobility=exact")
     args = parser.parse_args(argv)
+    rows = sorted(path.name for path in (CONF_DIR / "experiment" / f"table{args.table}").iterdir() if path.is_dir())
+    experiments = args.experiments or rows
+    if set(experiments) - set(rows):
+        parser.error(f"--experiments: choose from {', '.join(rows)}")
     name = f"table{args.table}" + ("-smoke" if args.smoke else "")
     root = (args.root or REPO / "outputs" / name).resolve()
     seeds = args.seeds if args.seeds is not None else (2 if args.smoke else 10)
@@ -59,23 +106,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         train_only = [f"agent.updates={SMOKE_UPDATES}", *train_only]
 
+    def run_dir(cell: Cell, step: str) -> Path:
+        return root / cell.experiment / cell.agent / step
+
     def pipeline() -> None:
-        for experiment in args.experiments:
-            shared = [*SMOKE, *SMOKE_EXPERIMENT.get(experiment, [])] if args.smoke else []
-            shared += [*OBSERVATION[args.table], *common]
-            rebuilt = []
-            if args.table == 4:  # the full method acts on E, Iu, R rebuilt by a GRU network trained first
+        table_cells = cells(args.table, experiments)
+        for experiment in experiments:
+            row = [cell for cell in table_cells if cell.experiment == experiment]
+            smoke = [*SMOKE, *SMOKE_EXPERIMENT.get(experiment, [])] if args.smoke else []
+            extra = {cell.agent: [*smoke, *cell.overrides, *common] for cell in row}
+            if args.table == 4:
                 rebuild_dir = root / experiment / "rebuild" / "train"
-                train(experiment, "rebuild", rebuild_dir, [*shared, *(SMOKE_REBUILD if args.smoke else []), *args.rebuild])
-                rebuilt = [f"agent.rebuild={quoted(rebuild_dir)}"]
-            for agent in LEARNERS:
-                extra = rebuilt if agent == "hrl" else []
-                train(experiment, agent, root / experiment / agent / "train", [*shared, *extra, *train_only])
-            for agent in BASELINES[args.table] + LEARNERS:
-                train_dir = root / experiment / agent / "train" if agent in LEARNERS else None
-                extra = rebuilt if agent == "hrl" else []
-                evaluate(experiment, agent, root / experiment / agent / "eval", train_dir,
-                         range(first, first + seeds), [*shared, *extra])
+                smoke_rebuild = SMOKE_REBUILD if args.smoke else []
+                rebuild(experiment, rebuild_dir, [*extra[REBUILT], *smoke_rebuild, *args.rebuild])
+                extra[REBUILT].append(f"rebuild_from={quoted(rebuild_dir)}")
+            for cell in row:
+                if cell.learns:
+                    train(experiment, cell.agent, run_dir(cell, "train"), [*extra[cell.agent], *train_only])
+            for cell in row:
+                evaluate(experiment, cell.agent, run_dir(cell, "eval"), run_dir(cell, "train") if cell.learns else None,
+                         range(first, first + seeds), extra[cell.agent])
         console.print(f"[bold]table[/] {name} -> {escape(str(args.output_dir.resolve()))}")
         runs = quoted(root / "*" / "*" / "eval")
         epictl("table", f"runs=[{runs}]", f"name={name}", f"compare=table{args.table}",

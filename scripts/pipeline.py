@@ -1,8 +1,8 @@
 """Shared steps of the paper-table scripts: run `epictl` as a subprocess, skip or resume what is done.
 
-A training is skipped when its log reached its target (agent.updates, or agent.epochs for the rebuild
-network) and resumed when it has a checkpoint; an evaluation is skipped when its metrics.csv holds
-every seed and is newer than the checkpoint it evaluated.
+A training (`epictl train`, `epictl rebuild`) is skipped when its log reached its target (agent.updates
+steps, rebuild.epochs epochs) and resumed when it has a checkpoint; an evaluation is skipped when its
+metrics.csv holds every seed and is newer than the checkpoint it evaluated.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from rich.markup import escape
 REPO = Path(__file__).resolve().parents[1]
 console = Console(highlight=False)
 
+# --smoke settings of the rebuild network (Table 4, Figure 6): small and short, on the test city.
+SMOKE_REBUILD = ["rebuild.hidden=32", "rebuild.layers=2", "rebuild.scale=20", "rebuild.epochs=10",
+                 "rebuild.train_episodes=6", "rebuild.validation_episodes=2", "rebuild.test_episodes=2"]
+
 
 def quoted(path: Path) -> str:
     return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -35,8 +39,8 @@ def status(experiment: str, agent: str, step: str, text: str) -> None:
     console.print(f"[bold cyan]{experiment}[/] {agent:<18} {step:<5} {text}")
 
 
-def training_target(overrides: list[str]) -> int:
-    """How long the composed training runs: agent.updates (RL) or agent.epochs (the rebuild network)."""
+def composed(command: str, overrides: list[str]):
+    """The config `epictl <command>` composes from ``overrides``; a bad override ends the script with one line."""
     from hydra import compose, initialize_config_dir
 
     from epictl.app import one_line
@@ -46,33 +50,44 @@ def training_target(overrides: list[str]) -> int:
     register()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="pipeline"):
-            agent = compose(config_name="train", overrides=overrides).agent
-            return int(agent.epochs if agent.kind == "rebuild" else agent.updates)
+            return compose(config_name=command, overrides=overrides)
     except Exception as exc:  # a bad override: one line, as epictl would say it
         console.print(f"{Path(sys.argv[0]).name}: error: {one_line(exc)}", markup=False)
         raise SystemExit(2) from None
 
 
-def steps_done(train_dir: Path) -> int:
-    """Steps (RL) or epochs (rebuild) in the training log."""
-    for log, column in ((train_dir / "train_log.csv", "step"), (train_dir / "rebuild_log.csv", "epoch")):
-        if log.is_file():
-            break
+def logged(log: Path, column: str) -> int:
+    """The last step or epoch in a training log (0: no log yet)."""
     try:
         return int(pd.read_csv(log)[column].max()) if log.is_file() else 0
     except (ValueError, KeyError, pd.errors.EmptyDataError):
         return 0
 
 
+def resumable(command: str, experiment: str, what: str, run_dir: Path, overrides: list[str], target: int, done: int,
+              unit: str) -> None:
+    """`epictl <command>` into ``run_dir``: skipped when done, resumed from its checkpoint, else started."""
+    checkpoint = run_dir / "checkpoints" / "last.pt"
+    if done >= target and checkpoint.is_file():
+        return status(experiment, what, "train", f"[green]skip[/] ({done}/{target} {unit})")
+    resume = [f"resume={quoted(run_dir)}"] if checkpoint.is_file() else []
+    status(experiment, what, "train", f"[yellow]{'resume' if resume else 'start'}[/] ({done}/{target} {unit})")
+    epictl(command, *overrides, *resume, f"hydra.run.dir={quoted(run_dir)}", "progress=false")
+
+
 def train(experiment: str, agent: str, train_dir: Path, overrides: list[str]) -> None:
     overrides = [f"experiment={experiment}", f"agent={agent}", *overrides]
-    target, done = training_target(overrides), steps_done(train_dir)
-    checkpoint = train_dir / "checkpoints" / "last.pt"
-    if done >= target and checkpoint.is_file():
-        return status(experiment, agent, "train", f"[green]skip[/] ({done}/{target} steps)")
-    resume = [f"resume={quoted(train_dir)}"] if checkpoint.is_file() else []
-    status(experiment, agent, "train", f"[yellow]{'resume' if resume else 'start'}[/] ({done}/{target} steps)")
-    epictl("train", *overrides, *resume, f"hydra.run.dir={quoted(train_dir)}", "progress=false")
+    target = int(composed("train", overrides).agent.updates)
+    resumable("train", experiment, agent, train_dir, overrides, target, logged(train_dir / "train_log.csv", "step"),
+              "steps")
+
+
+def rebuild(experiment: str, run_dir: Path, overrides: list[str]) -> None:
+    """The information-rebuilding network of ``experiment`` (`epictl rebuild`), trained into ``run_dir``."""
+    overrides = [f"experiment={experiment}", *overrides]
+    target = int(composed("rebuild", overrides).rebuild.epochs)
+    resumable("rebuild", experiment, "rebuild", run_dir, overrides, target, logged(run_dir / "rebuild_log.csv", "epoch"),
+              "epochs")
 
 
 def evaluate(experiment: str, agent: str, eval_dir: Path, train_dir: Path | None, seeds: range,
@@ -88,7 +103,6 @@ def evaluate(experiment: str, agent: str, eval_dir: Path, train_dir: Path | None
     extra = [] if train_dir is None else [f"checkpoint={quoted(train_dir)}"]
     epictl("eval", f"experiment={experiment}", f"agent={agent}", f"seeds={len(seeds)}", *extra, *overrides,
            f"hydra.run.dir={quoted(eval_dir)}", "progress=false")
-
 
 
 def reporting_failures(pipeline: Callable[[], None]) -> int:

@@ -8,11 +8,12 @@ from gymnasium.utils.env_checker import check_env
 
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.allocation import allocate_masks_proportional, allocate_masks_ranked, rank_regions
-from epictl.envs.metapop import MetapopEnv, Scenario
+from epictl.envs.metapop import MetapopEnv
+from epictl.envs.metapop_family import Scenario
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.compartments import IH, IT
-from epictl.sim.metapop.params import DiseaseParams
-from epictl.sim.metapop.simulator import MetapopSimulator, SimOptions
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
+from epictl.sim.metapop.simulator import MetapopSimulator
 
 
 @pytest.mark.parametrize("case", range(30))
@@ -53,10 +54,15 @@ def test_reward_formula():
     assert reward((9, 0), (5, 0)) == pytest.approx(10.0), "shrinking compartments count as no growth"
 
 
+def outbreak(free_days: int, controlled_days: int) -> Scenario:
+    """60 cases seeded in Iu, split over 3 regions drawn by population."""
+    return Scenario(initial_cases=60, initial_regions=3, regions=[], initial_compartment="Iu", use_city_start=False,
+                    free_days=free_days, controlled_days=controlled_days)
+
+
 def make_env(city, observation="perfect", allocation="ranked", beds=30, masks=3000) -> MetapopEnv:
     sim = MetapopSimulator(city, DiseaseParams(R0=4.0), SimOptions())
-    scenario = Scenario(initial_cases=60, initial_regions=3, free_days=15, controlled_days=5)
-    return MetapopEnv(city, sim, scenario, DailyBudget("test", beds, masks), Kdd21Reward(), observation,
+    return MetapopEnv(city, sim, outbreak(15, 5), DailyBudget("test", beds, masks), Kdd21Reward(), observation,
                       allocation=allocation)
 
 
@@ -105,7 +111,6 @@ def test_factors_are_clipped_to_delta_and_reported(tiny_city):
 def test_observation_rows_follow_the_region_order(tiny_city):
     order = np.random.default_rng(0).permutation(tiny_city.n_regions)
     sim = MetapopSimulator(tiny_city, DiseaseParams(), SimOptions())
-    env = MetapopEnv(tiny_city, sim, Scenario(initial_cases=60, initial_regions=3, free_days=5, controlled_days=2),
-                     DailyBudget("test", 10, 100), Kdd21Reward(), region_order=order)
+    env = MetapopEnv(tiny_city, sim, outbreak(5, 2), DailyBudget("test", 10, 100), Kdd21Reward(), region_order=order)
     observation, _ = env.reset(seed=0)
     np.testing.assert_array_equal(observation, env.state.counts[order].astype(np.float32))

@@ -23,8 +23,7 @@ from epictl.config import register
 from epictl.errors import EpictlError
 from epictl.paths import CONF_DIR
 from epictl.sim.metapop.compartments import E
-from epictl.sim.metapop.params import DiseaseParams
-from epictl.sim.metapop.simulator import SimOptions
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
 from epictl.validation import validate_run_config
 
 OUTPUTS = ["fit.yaml", "loss_history.csv", "simulated.csv", "fitted_env.yaml", "summary.md", "plots/figure5.png",

@@ -11,6 +11,8 @@ import pytest
 from conftest import REPO
 from hydra import compose, initialize_config_dir
 
+from configs import agent_config
+from epictl.agents.registry import agent_kind
 from epictl.cli import main
 from epictl.config import register
 from epictl.paths import CONF_DIR
@@ -37,9 +39,9 @@ def group_options(group: str) -> list[str]:
 
 def agent_job(name: str) -> tuple[str, list[str]]:
     """Each agent on an env of its family; a learning agent in `train` (`eval` needs its checkpoint)."""
-    text = (CONF_DIR / "agent" / f"{name}.yaml").read_text()
-    grid = "lockdown_schedule" in text or "ddqn_lstm" in text
-    learns = any(schema in text for schema in ("hrl_schema", "ddqn_lstm", "rebuild_schema"))
+    agent = agent_config(name)
+    grid = "movement_level" in agent_kind(agent.kind).actions
+    learns = getattr(agent, "trainable", False)
     return ("train" if learns else "eval"), [f"agent={name}", "env=grid_tiny" if grid else "env=tiny"]
 
 
@@ -51,7 +53,8 @@ def every_job() -> list[tuple[str, list[str]]]:
     jobs += [("eval", [f"budget={name}", "env=tiny"]) for name in group_options("budget")]
     jobs += [("eval", [f"reward={name}"]) for name in group_options("reward")]
     jobs += [("train", [f"experiment={name}"]) for name in group_options("experiment")]  # each with its learning agent
-    jobs += [("train", []), ("bench", []), ("table", ["runs=[outputs]"])]
+    jobs += [("rebuild", [f"rebuild={name}"]) for name in group_options("rebuild")]
+    jobs += [("train", []), ("rebuild", []), ("bench", []), ("table", ["runs=[outputs]"])]
     return jobs
 
 
@@ -76,7 +79,7 @@ def test_experiment_picks_city_and_budget():
     (["env=atlantis"], "Could not find 'env/atlantis'"),
     (["env.sim.mobility=warp"], "env.sim.mobility='warp'"),
     (["seeds=0"], "seeds=0 must be >= 1"),
-    (["agent.allocation=fair"], "agent.allocation='fair'"),
+    (["env.allocation=fair"], "env.allocation='fair'"),
     (["env.disease.Pa=2"], "env.disease.Pa=2.0 must lie in [0, 1]"),
     (["env.city.source=npz", "env.city.path=/no/such/city.npz"], "no such file"),
     (["-m", "env=tiny,beijing", "env.scenario.initial_compartment=Q"], "initial_compartment='Q'"),

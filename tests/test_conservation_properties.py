@@ -12,8 +12,8 @@ from epictl.errors import EpictlError
 from epictl.sim.grid.compartments import D
 from epictl.sim.grid.params import CHOICES, GridParams
 from epictl.sim.grid.simulator import GridSimulator
-from epictl.sim.metapop.params import DiseaseParams
-from epictl.sim.metapop.simulator import BED_RULES, DayPlan, MetapopSimulator, SimOptions, outbreak_counts
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
+from epictl.sim.metapop.simulator import BED_RULES, DayPlan, MetapopSimulator, outbreak_counts
 
 # Small and few, so the file runs in seconds; derandomized, so every run checks the same examples.
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True)
@@ -63,10 +63,10 @@ def test_metapop_conserves_people_and_stays_non_negative(data, params, n_regions
     regions = data.draw(st.integers(1, n_regions))
     start = outbreak_counts(city, min(cases, int(city.population.min())), regions, np.random.default_rng(city_seed),
                             data.draw(st.integers(1, 5)))  # seeds in E, Iu, It, Ia or Ih
-    state = simulator.reset(start, seed=city_seed)
+    state = simulator.reset(seed=city_seed, initial=start)
     total = city.total_population
     for _ in range(DAYS):
-        simulator.step_day(state, data.draw(day_plans(city.population)))
+        simulator.step(state, data.draw(day_plans(city.population)))
         assert state.counts.min() >= 0
         assert state.counts.sum() == total
 
@@ -90,7 +90,8 @@ def test_grid_conserves_people_and_stays_non_negative(population, density, p_con
     simulator = GridSimulator(params)
     state = simulator.reset(seed)
     for _ in range(DAYS):
-        day = simulator.step_day(state, data.draw(st.integers(0, params.n_levels - 1)))
+        simulator.step(state, data.draw(st.integers(0, params.n_levels - 1)))
+        day = state.last
         counts = (day.susceptible, day.exposed, day.infectious, day.recovered, day.dead)
         assert min(counts) >= 0
         assert sum(counts) == params.n_people

@@ -12,6 +12,7 @@ from fuzz_harness import assert_clean_rejection, run_cli
 from test_cli import epictl
 from torch import nn
 
+from configs import agent_config
 from epictl.agents.day_window import DayWindow
 from epictl.agents.ddqn_lstm import BiLstmQNet, DdqnLstmAgent, bootstrap_values
 from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
@@ -26,8 +27,8 @@ QUICK = ["agent=ddqn_lstm_m7", "agent.epsilon_decay_per=step", "agent.epsilon_de
 
 def small_config(**overrides) -> DdqnLstmConfig:
     # torch_threads=0 leaves the process-wide thread count of the test session alone
-    return DdqnLstmConfig(**{"memory": 4, "lstm_units": [8, 4], "dense_units": [8], "batch_size": 4, "torch_threads": 0,
-                             **overrides})
+    return agent_config("ddqn_lstm", **{"memory": 4, "lstm_units": [8, 4], "dense_units": [8], "batch_size": 4,
+                                        "torch_threads": 0, **overrides})
 
 
 @pytest.mark.parametrize("memory", [7, 30, 60])
@@ -144,7 +145,7 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path):
 
 def test_init_from_copies_the_network_of_another_run_whatever_its_memory(tmp_path):
     """[paper] M7-M60 start from M30's weights: only the network comes over, not replay or schedules."""
-    from epictl.runners.checkpoint import save_checkpoint
+    from epictl.agents.torch_files import save_checkpoint
 
     m30 = DdqnLstmAgent(small_config(memory=30), OBSERVATION, ACTIONS, seed=1)
     m30.epsilon = 0.5

@@ -1,6 +1,6 @@
 """Malformed checkpoints and rebuild models: `epictl eval ... checkpoint=<run>`, `epictl train ...
-resume=<run>` and `agent.rebuild=<run>` must refuse each with one line naming the file (exit 2), never
-a traceback, and leave no run folder behind."""
+resume=<run>`, `epictl rebuild resume=<run>` or `checkpoint=<run>` and `rebuild_from=<run>` must refuse
+each with one line naming the file (exit 2), never a traceback, and leave no run folder behind."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ import numpy as np
 import pytest
 import torch
 from fuzz_harness import assert_clean_rejection, run_cli
+from test_rebuild import rebuild_config
 
-from epictl.agents.rebuild_config import RebuildConfig
-from epictl.agents.rebuild_net import ARTIFACT, RebuildNet, save_artifact
+from epictl.rebuild.config import ARTIFACT
+from epictl.rebuild.network import RebuildNet, save_artifact
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
 HRL_TRAIN = ["env=tiny", "agent=hrl", "agent.updates=2", "agent.checkpoint_every=1", "agent.batch_size=1"]
 DDQN_TRAIN = ["env=grid_tiny", "agent=ddqn_lstm", "agent.memory=4", "agent.lstm_units=[8,4]", "agent.dense_units=[8]",
               "agent.batch_size=1", "agent.updates=2", "agent.checkpoint_every=1"]
-REBUILD_SMALL = ["agent=rebuild", "agent.hidden=4", "agent.layers=1"]
+REBUILD_SMALL = ["rebuild.hidden=4", "rebuild.layers=1"]
 
 
 @dataclass
@@ -50,8 +51,8 @@ def trained(tmp_path_factory) -> Trained:
     for args, run_dir in (([*HRL_TRAIN, runs.cache], runs.hrl), (DDQN_TRAIN, runs.ddqn)):
         result = run_cli("train", *args, "progress=false", f"hydra.run.dir={run_dir}")
         assert result.code == 0, result.stderr
-    save_artifact(runs.rebuild / ARTIFACT, RebuildNet(12, RebuildConfig(hidden=4, layers=1)),
-                  RebuildConfig(hidden=4, layers=1), {})
+    small = rebuild_config(hidden=4, layers=1)
+    save_artifact(runs.rebuild / ARTIFACT, RebuildNet(12, small), small, {})
     return runs
 
 
@@ -97,7 +98,7 @@ RESUME_STATES: list[tuple[str, Callable[[dict], dict], str]] = [
     ("without-progress", lambda s: {k: v for k, v in s.items() if k != "progress"},
      "not an epictl training checkpoint (a dict without progress)"),
     ("progress-list", lambda s: {**s, "progress": [1, 2]}, "not an epictl checkpoint's training progress (a list)"),
-    ("config-none", lambda s: {**s, "config": None}, "not an epictl training checkpoint (no run config)"),
+    ("config-none", lambda s: {**s, "config": None}, "not a checkpoint of this command (no agent config)"),
     ("episode-garbage", lambda s: {**s, "progress": {**s["progress"], "episode_in_progress": 7}},
      "its episode in progress does not fit"),
 ]
@@ -184,7 +185,7 @@ MISMATCHES = [
     ("resume-hrl-as-ddqn", ["train", *DDQN_TRAIN], "hrl", "trained with a different 'env'"),
     ("resume-ddqn-other-layers", ["train", *DDQN_TRAIN, "agent.lstm_units=[8,8]"], "ddqn",
      "trained with a different agent config"),
-    ("resume-hrl-as-rebuild", ["train", "env=tiny", *REBUILD_SMALL], "hrl",
+    ("resume-hrl-as-rebuild", ["rebuild", "env=tiny", *REBUILD_SMALL], "hrl",
      "not an epictl training checkpoint (a dict without net, optimizer, rng, torch_rng)"),
 ]
 
@@ -202,13 +203,13 @@ def test_a_checkpoint_of_another_agent_or_env_is_refused(args, run, reason, trai
 def test_rebuild_and_ddqn_resume_refuse_spoilt_files(name, spoil, reason, trained, tmp_path):
     folder = tmp_path / "spoilt"
     spoil(folder / CHECKPOINT, trained)
-    for args in (["env=tiny", *REBUILD_SMALL, trained.cache], DDQN_TRAIN):
-        result = run_cli("train", *args, f"resume={folder}", *common(tmp_path))
+    for command, args in (("rebuild", ["env=tiny", *REBUILD_SMALL, trained.cache]), ("train", DDQN_TRAIN)):
+        result = run_cli(command, *args, f"resume={folder}", *common(tmp_path))
         assert_refused(result, folder / CHECKPOINT, reason, tmp_path)
 
 
 def spoilt_model(path: Path, how: str) -> None:
-    small = RebuildConfig(hidden=4, layers=1)
+    small = rebuild_config(hidden=4, layers=1)
     if how == "garbage":
         write(path, GARBAGE)
     elif how == "empty":
@@ -219,7 +220,7 @@ def spoilt_model(path: Path, how: str) -> None:
         save_artifact(path, RebuildNet(13, small), small, {})
     elif how == "other-weights":  # a config of 4 units beside the weights of 6
         torch_file(path, {"config": vars(small).copy(), "n_regions": 12,
-                          "weights": RebuildNet(12, RebuildConfig(hidden=6, layers=1)).state_dict()})
+                          "weights": RebuildNet(12, rebuild_config(hidden=6, layers=1)).state_dict()})
     elif how == "unknown-config-key":
         torch_file(path, {"config": {"hidden": 4, "colour": "red"}, "n_regions": 12, "weights": {}})
 
@@ -235,9 +236,9 @@ def test_a_spoilt_rebuild_model_is_refused(how, reason, trained, tmp_path):
     folder = tmp_path / "model"
     spoilt_model(folder / ARTIFACT, how)
     torch_file(folder / CHECKPOINT, {"net": {}})  # a rebuild run folder holds its training checkpoint too
-    score = run_cli("eval", "env=tiny", *REBUILD_SMALL, "seeds=1", trained.cache, f"checkpoint={folder}",
+    score = run_cli("rebuild", "env=tiny", *REBUILD_SMALL, "seeds=1", trained.cache, f"checkpoint={folder}",
                     *common(tmp_path))
     assert_refused(score, folder / ARTIFACT, reason, tmp_path)
-    use = run_cli("train", "env=tiny", "env.observation=imperfect", "agent=hrl", f"agent.rebuild={folder}",
+    use = run_cli("train", "env=tiny", "env.observation=imperfect", "agent=hrl", f"rebuild_from={folder}",
                   "agent.updates=2", trained.cache, *common(tmp_path))
     assert_refused(use, folder / ARTIFACT, reason, tmp_path)

@@ -10,7 +10,7 @@ HUGE = "99999999999999999999"  # beyond int64
 HUGER = "9" * 400  # beyond float64: OmegaConf itself refuses it for a float key
 
 CITY, GRID = "env=tiny", "env=grid_tiny"
-HRL, DDQN, SCHEDULE, REBUILD = "agent=hrl", "agent=ddqn_lstm", "agent=n_work_m_lockdown", "agent=rebuild"
+HRL, DDQN, SCHEDULE = "agent=hrl", "agent=ddqn_lstm", "agent=n_work_m_lockdown"
 
 
 def cases() -> list[tuple[str, list[str], str]]:
@@ -29,8 +29,8 @@ def cases() -> list[tuple[str, list[str], str]]:
         add("eval", [CITY, f"{key}=1"], key.rsplit(".", 1)[-1] if "." not in key else key)
     for key in ("env.sim.foo", "env.foo", "agent.foo", "reward.foo"):
         add("eval", [GRID, SCHEDULE, f"{key}=1"], key)
-    for agent in (HRL, REBUILD):
-        add("train", [CITY, agent, "agent.foo=1"], "agent.foo")
+    add("train", [CITY, HRL, "agent.foo=1"], "agent.foo")
+    add("rebuild", [CITY, "rebuild.foo=1"], "rebuild.foo")
     add("train", [GRID, DDQN, "agent.foo=1"], "agent.foo")
     add("table", ["runs=[x]", "foo=1"], "foo")
     add("bench", [CITY, "foo=1"], "foo")
@@ -116,8 +116,8 @@ def cases() -> list[tuple[str, list[str], str]]:
                        ("batch_size", "0"), ("replay_capacity", "0"), ("epsilon", "2"), ("tau", "nan"),
                        ("updates", "0"), ("updates", "-1"), ("checkpoint_every", "0")):
         add("train", [CITY, HRL, f"agent.{key}={value}"], key)
-    for key, value in (("allocation", "fair"), ("name", "a/b")):
-        add("train", [CITY, HRL, f"agent.{key}={value}"], f"agent.{key}")
+    add("train", [CITY, HRL, "agent.name=a/b"], "agent.name")
+    add("train", [CITY, HRL, "env.allocation=fair"], "env.allocation")
     for key, value in (("memory", "0"), ("dropout", "1.5"), ("dropout", "nan"), ("lr", "0"), ("lr", "nan"),
                        ("batch_size", "0"), ("replay_capacity", "0"), ("epsilon_decay", "0"),
                        ("target_sync_every", "0"), ("updates", "0"), ("checkpoint_every", "0"), ("discount", "2")):
@@ -125,7 +125,7 @@ def cases() -> list[tuple[str, list[str], str]]:
     for key, value in (("hidden", "0"), ("layers", "0"), ("scale", "0"), ("lr", "nan"), ("epochs", "0"),
                        ("batch_size", "0"), ("train_episodes", "0"), ("accuracy_tolerance", "nan"),
                        ("checkpoint_every", "0")):
-        add("train", [CITY, REBUILD, f"agent.{key}={value}"], key)
+        add("rebuild", [CITY, f"rebuild.{key}={value}"], key)
     for key, value in (("work_days", "-1"), ("lockdown_days", "-1"), ("work_level", "5"), ("lockdown_level", "-1"),
                        ("initial_lockdown_days", "-1")):
         add("eval", [GRID, SCHEDULE, f"agent.{key}={value}"], key)

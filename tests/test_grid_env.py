@@ -208,7 +208,7 @@ def test_wrong_reward_budget_or_action_is_refused():
 
 @pytest.mark.parametrize("agent", ["expert_seriousness", "hrl"])
 def test_city_agents_refuse_the_grid_in_one_line(agent):
-    with pytest.raises(EpictlError, match="acts in env family metapop, but env 'grid_tiny' is family 'grid'") as error:
+    with pytest.raises(EpictlError, match="cannot act in env 'grid_tiny' \\(family 'grid'\\); pick one of its agents") as error:
         composed("env=grid_tiny", f"agent={agent}")  # before anything runs
     assert "\n" not in str(error.value)
     register()

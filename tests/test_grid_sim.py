@@ -15,8 +15,14 @@ from epictl.sim.grid.compartments import EMPTY, NO_CELL, WALL, D, E, I, R, S
 from epictl.sim.grid.ode import SeirdOde
 from epictl.sim.grid.params import GridParams
 from epictl.sim.grid.reference import ReferenceGrid
-from epictl.sim.grid.simulator import GridSimulator, GridState
+from epictl.sim.grid.simulator import DayStats, GridSimulator, GridState
 from epictl.sim.grid.xoshiro import fill_below, next_u64
+
+
+def advance(sim: GridSimulator, state, level: int) -> DayStats:
+    """One day at ``level``; that day's statistics."""
+    sim.step(state, level)
+    return state.last
 
 
 def small(**overrides) -> GridParams:
@@ -53,7 +59,7 @@ def test_population_conserved_and_index_agrees_every_day(options):
     state = sim.reset(seed=3)
     levels = np.random.default_rng(0).integers(0, 3, size=60)
     for level in levels:
-        stats = sim.step_day(state, level)
+        stats = advance(sim, state, level)
         counts = np.bincount(state.status, minlength=5)
         assert counts.sum() == 400
         assert [stats.susceptible, stats.exposed, stats.infectious, stats.recovered, stats.dead] == counts.tolist()
@@ -75,7 +81,7 @@ def test_moves_per_level():
     assert GridParams().moves_per_level == [15, 11, 3]  # [released]
     sim = GridSimulator(GridParams(population=4000, moves_rounding="stochastic", initial_infectious=0))
     state = sim.reset(seed=1)
-    sim.step_day(state, 1)
+    sim.step(state, 1)
     assert abs(state.moves_today.mean() - 11.25) < 0.05
     assert set(np.unique(state.moves_today)) == {11, 12}
 
@@ -96,7 +102,7 @@ def test_full_stop_freezes_everyone():
     sim = GridSimulator(small(level_movement=[1.0, 0.75, 0.0]))
     state = sim.reset(seed=5)
     cells, exposed = state.cell.copy(), state.last.exposed
-    stats = sim.step_day(state, 2)
+    stats = advance(sim, state, 2)
     np.testing.assert_array_equal(state.cell[state.status != D], cells[state.status != D])
     assert stats.new_exposed == 0 and np.all(state.moves_today[state.status != D] == 0)
     assert stats.exposed <= exposed  # the clock still runs
@@ -113,7 +119,7 @@ def test_no_infection_across_an_empty_band(model):
     right = [(x, y) for y in range(100) for x in range(70, 100)][:100]  # ids 100..199 at x >= 70
     relocate(state, np.array(left + right))
     state.status[:100], state.stage_end[:100], state.infected_day[:100] = I, 100, 0
-    stats = sim.step_day(state, 0)
+    stats = advance(sim, state, 0)
     assert stats.new_exposed == 0 and np.all(state.status[100:] == S)
 
 
@@ -131,7 +137,7 @@ def test_exposed_people_never_infect():
     state = sim.reset(seed=6)
     state.status[:200], state.stage_end[:200], state.infected_day[:200] = E, 50, 0
     for _ in range(10):
-        assert sim.step_day(state, 0).new_exposed == 0
+        assert advance(sim, state, 0).new_exposed == 0
     assert np.count_nonzero(state.status == E) == 200
 
 
@@ -151,7 +157,7 @@ def test_moore_neighbourhood_infects_without_collision():
     sim = GridSimulator(GridParams(population=2, grid_side=2, initial_infectious=1, warmup_days=0,
                                    contact_model="moore_neighbourhood"))
     state = sim.reset(seed=0)
-    assert sim.step_day(state, 0).new_exposed == 1
+    assert advance(sim, state, 0).new_exposed == 1
     infector = int(np.flatnonzero(state.status == I)[0])
     assert state.secondary[infector] == 1 and state.last.reproduction == 1.0
 
@@ -162,7 +168,7 @@ def clock_trajectory(params: GridParams, seed: int, days: int) -> tuple[GridStat
     state = sim.reset(seed)
     rows = [state.status.copy()]
     for _ in range(days):
-        sim.step_day(state, 0)
+        sim.step(state, 0)
         rows.append(state.status.copy())
     return state, np.array(rows)
 
@@ -205,7 +211,7 @@ def test_released_preset_overwrites_occupants():
     state = sim.reset(seed=1)
     indexed = []
     for _ in range(5):
-        sim.step_day(state, 0)
+        sim.step(state, 0)
         indexed.append(np.count_nonzero(state.grid >= 0))
     assert min(indexed) < 5
 
@@ -214,7 +220,7 @@ def test_same_seed_same_run_and_different_seed_differs():
     def run(seed: int) -> list:
         sim = GridSimulator(small(moves_rounding="stochastic"))
         state = sim.reset(seed)
-        return [(sim.step_day(state, level), state.cell.copy()) for level in [0, 1, 2, 0, 0, 1] * 5]
+        return [(advance(sim, state, level), state.cell.copy()) for level in [0, 1, 2, 0, 0, 1] * 5]
 
     first, again, other = run(11), run(11), run(12)
     assert all(a[0] == b[0] and np.array_equal(a[1], b[1]) for a, b in zip(first, again))
@@ -229,7 +235,7 @@ def test_each_person_runs_the_same_course_under_every_policy():
         state = sim.reset(seed=9)
         history = [state.status.copy()]
         for _ in range(60):
-            sim.step_day(state, level)
+            sim.step(state, level)
             history.append(state.status.copy())
         history = np.array(history)
         outcomes.append((state.infected_day.copy(), first_day(history, (R, D)), state.status.copy()))
@@ -250,14 +256,14 @@ def test_economy_levels_with_nobody_ill(params, expected):
     sim = GridSimulator(params)
     state = sim.reset(seed=10)
     for level, value in enumerate(expected):
-        assert abs(sim.step_day(state, level).economy - value) < 0.005
+        assert abs(advance(sim, state, level).economy - value) < 0.005
 
 
 def test_state_vector_done_and_truncation():
     sim = GridSimulator(small(max_days=30))
     state = sim.reset(seed=12)
-    stats = sim.step_day(state, 1)
-    vector = sim.observation(state)
+    stats = advance(sim, state, 1)
+    vector = sim.observe(state)
     assert vector.dtype == np.float32 and vector.shape == (7,)
     np.testing.assert_allclose(vector, [stats.infectious / 400, stats.new_infectious / 400, stats.recovered / 400,
                                         stats.dead / 400, stats.economy, stats.reproduction, 1.0], rtol=1e-6)
@@ -265,7 +271,7 @@ def test_state_vector_done_and_truncation():
     assert released[0] == np.float32((stats.exposed + stats.infectious) / 400)
     assert released[1] == np.float32(stats.new_exposed / 400)
     while not (sim.done(state) or sim.truncated(state)):
-        sim.step_day(state, 0)
+        sim.step(state, 0)
     assert sim.truncated(state) and state.day == 30
     quiet = GridSimulator(small(initial_infectious=0))
     assert quiet.done(quiet.reset(seed=0))
@@ -309,7 +315,7 @@ def test_reference_simulates_the_same_model():
         sim = GridSimulator(params)
         state = sim.reset(seed)
         for _ in range(8):
-            stats = sim.step_day(state, 0)
+            stats = advance(sim, state, 0)
         kernel.append((400 - stats.susceptible, stats.economy))
         world = ReferenceGrid(params, seed)
         for _ in range(8):

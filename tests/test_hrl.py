@@ -11,8 +11,8 @@ import torch
 from fuzz_harness import assert_clean_rejection, run_cli
 from test_cli import epictl
 
+from configs import agent_config
 from epictl.agents.hrl import HierarchicalAgent
-from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.networks import Actor, Critic, QNet
 from epictl.errors import EpictlError
 from epictl.sim.metapop.city import City, mobility_from_dense, save_npz
@@ -45,15 +45,15 @@ def spaces(n_regions: int):
 
 def test_state_dict_round_trip_gives_the_same_policy():
     observation_space, action_space = spaces(20)
-    trained = HierarchicalAgent(HRLAgentConfig(), observation_space, action_space, seed=1)
-    fresh = HierarchicalAgent(HRLAgentConfig(), observation_space, action_space, seed=2)
+    trained = HierarchicalAgent(agent_config("hrl"), observation_space, action_space, seed=1)
+    fresh = HierarchicalAgent(agent_config("hrl"), observation_space, action_space, seed=2)
     observation = np.random.default_rng(0).integers(0, 500, size=(20, 8)).astype(np.float32)
     fresh.load_state_dict(trained.state_dict(), "test")
     for a, b in ((trained.act(observation), fresh.act(observation)),):
         np.testing.assert_array_equal(a["principle"], b["principle"])
         np.testing.assert_allclose(a["factor"], b["factor"])
     with pytest.raises(Exception, match="trained for 20 regions"):
-        HierarchicalAgent(HRLAgentConfig(), *spaces(21), seed=0).load_state_dict(trained.state_dict(), "test")
+        HierarchicalAgent(agent_config("hrl"), *spaces(21), seed=0).load_state_dict(trained.state_dict(), "test")
 
 
 def toy_city(path) -> None:
@@ -108,7 +108,7 @@ def test_the_default_config_runs_torch_on_one_thread():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        HierarchicalAgent(HRLAgentConfig(), *spaces(20), seed=0)
+        HierarchicalAgent(agent_config("hrl"), *spaces(20), seed=0)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
@@ -121,7 +121,7 @@ def test_the_default_config_runs_torch_on_one_thread():
 ])
 def test_config_rejects_sizes_and_rates_out_of_range_naming_the_key(key, value):
     with pytest.raises(EpictlError, match=rf"^agent\.{key}[.=]"):
-        HRLAgentConfig(**{key: value}).validate()
+        agent_config("hrl", **{key: value}).validate()
 
 
 @pytest.mark.parametrize("agent", ["hrl", "dqn_greedy", "dqn_expert"])

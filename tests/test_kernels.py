@@ -9,8 +9,8 @@ from conftest import random_city
 from epictl.sim.metapop.city import City, mobility_from_dense
 from epictl.sim.metapop.compartments import IH, IT, IU, N_COMPARTMENTS, SLOTS_PER_WEEK, E, S
 from epictl.sim.metapop.kernels import SLOTS_FIRST_DAY_ONLY, SLOTS_WEEKLY, slot_of
-from epictl.sim.metapop.params import DiseaseParams
-from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, SimOptions, outbreak_counts
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
+from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, outbreak_counts
 
 
 def random_plan(city: City, n_beds: int, rng: np.random.Generator) -> DayPlan:
@@ -31,10 +31,10 @@ def test_population_conserved_and_counts_never_negative(case):
     options = SimOptions(mobility=["exact", "fast"][case % 2], fast_threshold=int(rng.integers(1, 500)),
                          it_moves=bool(case % 3 == 0), bed_rounding=["stochastic", "floor", "ceil"][case % 3])
     sim = MetapopSimulator(city, DiseaseParams(R0=float(rng.uniform(1, 6))), options)
-    state = sim.reset(outbreak_counts(city, 200, min(3, city.n_regions), rng), seed=case)
+    state = sim.reset(seed=case, initial=outbreak_counts(city, 200, min(3, city.n_regions), rng))
     total, n_beds = city.population.sum(), int(rng.integers(0, 200))
     for _ in range(25):
-        sim.step_day(state, random_plan(city, n_beds, rng))
+        sim.step(state, random_plan(city, n_beds, rng))
         assert state.counts.sum() == total
         assert state.counts.min() >= 0
         assert state.counts[:, IH].sum() <= n_beds
@@ -44,11 +44,12 @@ def test_beds_never_exceed_capacity_at_any_tick():
     rng = np.random.default_rng(7)
     city = random_city(6, rng, population=20000)
     sim = MetapopSimulator(city, DiseaseParams(R0=5.0), SimOptions(mobility="exact"))
-    state = sim.reset(outbreak_counts(city, 500, 6, rng), seed=1)
+    state = sim.reset(seed=1, initial=outbreak_counts(city, 500, 6, rng))
     plan = DayPlan(np.zeros(6, np.int64), 40, np.arange(6, dtype=np.int64), 1.0)
     saturated = 0
     for _ in range(30 * 48):
-        saturated += sim.step_ticks(state, plan, 1)
+        sim.step_ticks(state, plan, 1)
+        saturated += state.saturated_ticks
         assert state.counts[:, IH].sum() <= plan.n_beds
     assert saturated > 0, "the scenario should saturate the 40 beds at some tick"
 
@@ -64,10 +65,10 @@ def test_zero_mobility_city_is_independent_regions():
     start[2, IU] += 30
     options, params = SimOptions(mobility="exact"), DiseaseParams(R0=4.0)
     many, one = MetapopSimulator(city, params, options), MetapopSimulator(lone, params, options)
-    state_many, state_one = many.reset(start, seed=11), one.reset(start[2:3], seed=11)
+    state_many, state_one = many.reset(seed=11, initial=start), one.reset(seed=11, initial=start[2:3])
     for _ in range(40):
-        many.step_day(state_many, DayPlan.no_resources(5))
-        one.step_day(state_one, DayPlan.no_resources(1))
+        many.step(state_many, DayPlan.no_resources(5))
+        one.step(state_one, DayPlan.no_resources(1))
         np.testing.assert_array_equal(state_many.counts[2], state_one.counts[0])
         others = np.delete(state_many.counts, 2, axis=0)
         np.testing.assert_array_equal(others[:, S], np.delete(city.population, 2))
@@ -79,10 +80,10 @@ def test_masks_with_zero_efficacy_change_nothing(tiny_city):
     sim = MetapopSimulator(tiny_city, params, SimOptions())
     start = outbreak_counts(tiny_city, 40, 3, np.random.default_rng(0))
     masked = DayPlan(tiny_city.population.copy(), 0, np.arange(tiny_city.n_regions, dtype=np.int64), 1.0)
-    a, b = sim.reset(start, seed=5), sim.reset(start, seed=5)
+    a, b = sim.reset(seed=5, initial=start), sim.reset(seed=5, initial=start)
     for _ in range(30):
-        sim.step_day(a, masked)
-        sim.step_day(b, DayPlan.no_resources(tiny_city.n_regions))
+        sim.step(a, masked)
+        sim.step(b, DayPlan.no_resources(tiny_city.n_regions))
     np.testing.assert_array_equal(a.counts, b.counts)
 
 
@@ -94,9 +95,9 @@ def test_masks_with_efficacy_slow_the_epidemic(tiny_city):
     for name, plan in (("masks", full), ("none", DayPlan.no_resources(tiny_city.n_regions))):
         totals = []
         for seed in range(5):
-            state = sim.reset(start, seed=seed)
+            state = sim.reset(seed=seed, initial=start)
             for _ in range(40):
-                sim.step_day(state, plan)
+                sim.step(state, plan)
             totals.append(tiny_city.population.sum() - state.counts[:, S].sum())
         infected[name] = np.mean(totals)
     assert infected["masks"] < 0.5 * infected["none"]
@@ -107,9 +108,9 @@ def test_same_seed_same_run_and_other_seed_differs(tiny_city):
     start = outbreak_counts(tiny_city, 40, 3, np.random.default_rng(0))
     runs = []
     for seed in (1, 1, 2):
-        state = sim.reset(start, seed=seed)
+        state = sim.reset(seed=seed, initial=start)
         for _ in range(20):
-            sim.step_day(state, DayPlan.no_resources(tiny_city.n_regions))
+            sim.step(state, DayPlan.no_resources(tiny_city.n_regions))
         runs.append(state.counts.copy())
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
@@ -133,8 +134,8 @@ def test_bed_rounding_single_patient(rounding, expected_admitted):
     start = np.zeros((1, N_COMPARTMENTS), np.int64)
     start[0, S] = city.population[0] - 1
     start[0, IT] = 1
-    state = sim.reset(start, seed=0)
-    sim.step_day(state, DayPlan(np.zeros(1, np.int64), 10, np.zeros(1, np.int64), 0.7))
+    state = sim.reset(seed=0, initial=start)
+    sim.step(state, DayPlan(np.zeros(1, np.int64), 10, np.zeros(1, np.int64), 0.7))
     assert state.counts[0, IH] == expected_admitted
 
 
@@ -154,9 +155,9 @@ def test_infection_needs_infectious_people(tiny_city):
     sim = MetapopSimulator(tiny_city, DiseaseParams(), SimOptions())
     start = np.zeros((tiny_city.n_regions, N_COMPARTMENTS), np.int64)
     start[:, S] = tiny_city.population
-    state = sim.reset(start, seed=0)
+    state = sim.reset(seed=0, initial=start)
     for _ in range(5):
-        sim.step_day(state, DayPlan.no_resources(tiny_city.n_regions))
+        sim.step(state, DayPlan.no_resources(tiny_city.n_regions))
     assert state.counts[:, E].sum() == 0
     np.testing.assert_array_equal(state.counts[:, S].sum(), tiny_city.population.sum())
 
@@ -165,9 +166,9 @@ def test_tick_by_tick_equals_one_day(tiny_city):
     sim = MetapopSimulator(tiny_city, DiseaseParams(), SimOptions(mobility="exact"))
     start = outbreak_counts(tiny_city, 40, 3, np.random.default_rng(0))
     plan = DayPlan(tiny_city.population // 2, 5, np.arange(tiny_city.n_regions, dtype=np.int64), 0.7)
-    by_day, by_tick = sim.reset(start, seed=2), sim.reset(start, seed=2)
+    by_day, by_tick = sim.reset(seed=2, initial=start), sim.reset(seed=2, initial=start)
     for _ in range(3):
-        sim.step_day(by_day, plan)
+        sim.step(by_day, plan)
         for _ in range(48):
             sim.step_ticks(by_tick, plan, 1)
     assert by_day.tick == by_tick.tick == 3 * 48
@@ -176,11 +177,11 @@ def test_tick_by_tick_equals_one_day(tiny_city):
 
 def test_ever_tested_counts_every_confirmed_case(tiny_city):
     sim = MetapopSimulator(tiny_city, DiseaseParams(R0=4.0), SimOptions())
-    state = sim.reset(outbreak_counts(tiny_city, 60, 3, np.random.default_rng(1), compartment=E), seed=4)
+    state = sim.reset(seed=4, initial=outbreak_counts(tiny_city, 60, 3, np.random.default_rng(1), compartment=E))
     plan = DayPlan(np.zeros(tiny_city.n_regions, np.int64), 25, np.arange(tiny_city.n_regions, dtype=np.int64), 1.0)
     previous = state.ever_tested.copy()
     for _ in range(20):
-        sim.step_day(state, plan)
+        sim.step(state, plan)
         totals = state.counts.sum(axis=0)
         assert np.all(state.ever_tested >= previous)
         # Everyone waiting or in hospital was tested; nobody is tested before leaving E.

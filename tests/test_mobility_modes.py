@@ -6,8 +6,8 @@ import numpy as np
 from scipy import stats
 
 from epictl.sim.metapop.compartments import D, S
-from epictl.sim.metapop.params import DiseaseParams
-from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, SimOptions, outbreak_counts
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
+from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, outbreak_counts
 
 SEEDS, DAYS = 40, 150
 
@@ -19,10 +19,10 @@ def outcomes(city, mode: str) -> dict[str, np.ndarray]:
     population = city.population.sum()
     results = {"attack": [], "deaths": [], "peak_day": []}
     for seed in range(SEEDS):
-        state = sim.reset(start, seed=1000 + seed)
+        state = sim.reset(seed=1000 + seed, initial=start)
         ever = [population - state.counts[:, S].sum()]
         for _ in range(DAYS):
-            sim.step_day(state, DayPlan.no_resources(city.n_regions))
+            sim.step(state, DayPlan.no_resources(city.n_regions))
             ever.append(population - state.counts[:, S].sum())
         results["attack"].append(ever[-1] / population)
         results["deaths"].append(state.counts[:, D].sum() / population)

@@ -7,9 +7,9 @@ import pytest
 from scipy import stats
 
 from epictl.sim.metapop.compartments import IH, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, D, S
-from epictl.sim.metapop.params import DiseaseParams
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
 from epictl.sim.metapop.reference import ReferenceSimulator
-from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, SimOptions, outbreak_counts
+from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, outbreak_counts
 
 SEEDS, DAYS = 40, 30
 BEDS = 15  # scarce: beds saturate, so the epidemic grows and peaks inside the 30 days
@@ -29,10 +29,10 @@ def outcomes(simulator, city, first_seed: int) -> dict[str, np.ndarray]:
     plan = resourced_plan(city)
     results = {"attack": [], "deaths": [], "peak_day": [], "confirmed": []}
     for seed in range(first_seed, first_seed + SEEDS):
-        state = simulator.reset(start, seed)
+        state = simulator.reset(seed=seed, initial=start)
         ever = [population - state.counts[:, S].sum()]
         for _ in range(DAYS):
-            simulator.step_day(state, plan)
+            simulator.step(state, plan)
             ever.append(population - state.counts[:, S].sum())
         results["attack"].append(ever[-1] / population)
         results["deaths"].append(state.counts[:, D].sum() / population)
@@ -68,11 +68,11 @@ def test_reference_conserves_people_every_tick(tiny_city, rule, rounding, it_mov
         return moved
 
     simulator.move = checked_move
-    state = simulator.reset(outbreak_counts(tiny_city, 500, 3, np.random.default_rng(1)), seed=7)
+    state = simulator.reset(seed=7, initial=outbreak_counts(tiny_city, 500, 3, np.random.default_rng(1)))
     plan = resourced_plan(tiny_city, rule)
     for _ in range(15):
         deaths_before = state.counts[:, D].copy()
-        simulator.step_day(state, plan)
+        simulator.step(state, plan)
         assert state.counts.sum() == tiny_city.total_population
         assert state.counts[:, IH].sum() <= BEDS
         assert np.all(state.counts[:, D] >= deaths_before)

@@ -1,9 +1,9 @@
 """Ctrl-C or kill -9 in the middle of training, then `resume=<run>`: the training log must be the
 uninterrupted run's, byte for byte, for every learner.
 
-Every run is a real `python -m epictl train` process. The signal goes out just after the run has
-written its first checkpoint and log, so it lands while a later step is under way (wherever it
-lands, the resumed log must match). The runs are started by a module fixture, two at a time (most
+Every run is a real `python -m epictl train` process (`epictl rebuild` for the rebuild network). The
+signal goes out just after the run has written its first checkpoint and log, so it lands while a later
+step is under way (wherever it lands, the resumed log must match). The runs are started by a module fixture, two at a time (most
 of a run is Python and torch starting up); each uninterrupted reference serves both signals.
 """
 
@@ -37,9 +37,9 @@ LEARNERS = {
     "ddqn_lstm": ["env=grid_tiny", "agent=ddqn_lstm", "agent.memory=4", "agent.lstm_units=[8,4]", "agent.dense_units=[8]",
                   "agent.batch_size=4", "agent.updates=60", "agent.checkpoint_every=10"],
     # Two gradient steps per epoch (4 trajectories, batches of 2), so Ctrl-C can land mid-epoch.
-    "rebuild": ["agent=rebuild", *TINY_CITY, "agent.hidden=8", "agent.layers=1", "agent.scale=20",
-                "agent.train_episodes=4", "agent.validation_episodes=1", "agent.test_episodes=1", "agent.batch_size=2",
-                "agent.epochs=24", "agent.checkpoint_every=4"],
+    "rebuild": [*TINY_CITY, "rebuild.hidden=8", "rebuild.layers=1", "rebuild.scale=20", "rebuild.train_episodes=4",
+                "rebuild.validation_episodes=1", "rebuild.test_episodes=1", "rebuild.batch_size=2", "rebuild.epochs=24",
+                "rebuild.checkpoint_every=4"],
 }
 # Right after the log is written the loop starts the next step by acting; a little later it is most
 # likely inside the learning update, where a Ctrl-C once left a half-saved step.
@@ -48,6 +48,10 @@ INTO_THE_NEXT_STEP = 0.03
 
 def log_name(learner: str) -> str:
     return "rebuild_log.csv" if learner == "rebuild" else "train_log.csv"
+
+
+def command(learner: str) -> str:
+    return "rebuild" if learner == "rebuild" else "train"
 
 
 @dataclass
@@ -70,7 +74,7 @@ class Runs:
             (name, sig): self.pool.submit(self.interrupt_and_resume, name, sig) for name in LEARNERS for sig in SIGNALS}
 
     def args(self, learner: str) -> list[str]:
-        args = ["train", *LEARNERS[learner], "progress=false", "plots=false"]
+        args = [command(learner), *LEARNERS[learner], "progress=false", "plots=false"]
         return args if "env=grid_tiny" in args else [*args, f"env.city.cache_dir={self.cache}"]
 
     def reference(self, learner: str) -> bytes:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+from omegaconf import MISSING
 
 from epictl.agents.base import Agent
 from epictl.errors import EpictlError
@@ -13,13 +14,13 @@ from epictl.errors import EpictlError
 
 @dataclass
 class BaselineAgentConfig:
-    """A fixed or random policy; ``allocation`` says how the env decodes its action."""
+    """A fixed or random policy (how the env decodes its action is the env's ``allocation``); the values are
+    in conf/agent/<name>.yaml."""
 
-    name: str = "expert_seriousness"
-    kind: str = "fixed"  # fixed | random
-    principles: list[int] = field(default_factory=lambda: [0, 0])  # per resource (beds, masks)
-    factors: list[float] = field(default_factory=lambda: [1.0, 1.0])
-    allocation: str = "ranked"  # ranked [paper] | proportional (share by It) | none (blank control)
+    name: str = MISSING
+    kind: str = MISSING  # fixed | random
+    principles: list[int] = MISSING  # per resource (beds, masks)
+    factors: list[float] = MISSING
 
     def validate(self) -> "BaselineAgentConfig":
         if self.kind not in ("fixed", "random"):

@@ -22,7 +22,9 @@ from epictl.agents.day_window import DayWindow
 from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
 from epictl.agents.replay import ReplayBuffer
 from epictl.agents.torch_device import resolve_device, use_torch_threads
-from epictl.errors import EpictlError
+from epictl.agents.torch_files import load_checkpoint
+from epictl.errors import EpictlError, reason
+from epictl.paths import CHECKPOINT
 
 # Network shape: a checkpoint only loads into an agent that agrees on all of these.
 SHAPE_KEYS = ("memory", "lstm_units", "dense_units")
@@ -179,7 +181,6 @@ class DdqnLstmAgent(Agent):
 
     def _load_weights(self, run_dir: str) -> None:
         """Network weights only (no replay, no schedules) of another run [paper: M7-M60 start from M30]."""
-        from epictl.runners.checkpoint import CHECKPOINT, load_checkpoint, reason
 
         state = load_checkpoint(run_dir)["agent"]
         try:

@@ -1,14 +1,12 @@
-"""Hyper-parameters of the memory DQN of Ohi et al. 2020 (kept free of torch so configs load instantly).
-
-[paper] the paper, [released] the authors' code, [epictl] our choice where both are silent or
-defective (spec §11, §13.9-§13.11).
-"""
+"""Hyper-parameters of the memory DQN of Ohi et al. 2020 (kept free of torch so configs load instantly)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
+
+from omegaconf import MISSING
 
 from epictl.agents.base import require_at_least, require_positive
 from epictl.errors import EpictlError
@@ -19,30 +17,31 @@ SCHEDULE_UNITS = ("episode", "step")
 
 @dataclass
 class DdqnLstmConfig:
-    name: str = "ddqn_lstm"
-    kind: str = "ddqn_lstm"
-    memory: int = 30  # L, days in the agent's window: M30 [paper's chosen agent]; M7, M15, M45, M60
-    lstm_units: list[int] = field(default_factory=lambda: [128, 64, 64])  # bidirectional layers [paper Fig. 6]
-    dense_units: list[int] = field(default_factory=lambda: [128, 64, 32])  # ReLU, then 3 linear Q-values [paper]
-    dropout: float = 0.1  # inside the LSTMs and after each hidden dense layer [released]
-    target: str = "double"  # online argmax, target evaluation [paper "DDQN"] | dqn: max of the target [released]
-    discount: float = 0.9  # gamma [paper]
-    lr: float = 1e-3  # Adam [released]
-    batch_size: int = 16  # transitions per gradient step [released fit batch]; one step per env step [epictl]
-    replay_capacity: int = 4000  # transitions [released deque]; only real ones, sampled uniformly [epictl]
-    epsilon_start: float = 1.0  # [paper]
-    epsilon_min: float = 0.1  # [paper]
-    epsilon_decay: float = 6000.0  # epsilon <- max(epsilon - epsilon / decay, min) [paper]
-    epsilon_decay_per: str = "episode"  # the paper's rule once per episode | step
-    target_sync_every: int = 4  # hard copy online -> target [released: every 4 episodes]
-    target_sync_per: str = "episode"  # episode | step
-    init_from: Optional[str] = None  # run folder of a trained ddqn_lstm: start from its weights [paper: M7-M60 from M30]
-    updates: int = 50_000  # training steps: one simulated day and one gradient step each
-    checkpoint_every: int = 1000
-    device: str = "auto"  # auto | cpu | cuda
-    # CPU threads for torch (process-wide); 0 keeps torch's default. One thread is fastest for these
-    # small recurrent batches: 10 ms per training step against 200 ms with 2 on a busy 2-core machine.
-    torch_threads: int = 1
+    """The values, with their sources, are in conf/agent/ddqn_lstm.yaml (ddqn_lstm_m7 ... _m60 change the
+    window); validated here."""
+
+    name: str = MISSING
+    kind: str = MISSING
+    memory: int = MISSING  # L, days in the agent's window
+    lstm_units: list[int] = MISSING  # bidirectional LSTM layers
+    dense_units: list[int] = MISSING  # ReLU layers, then 3 linear Q-values (may be empty)
+    dropout: float = MISSING  # inside the LSTMs and after each hidden dense layer
+    target: str = MISSING  # double: online argmax, target evaluation | dqn: max of the target
+    discount: float = MISSING  # gamma
+    lr: float = MISSING  # Adam
+    batch_size: int = MISSING  # transitions per gradient step
+    replay_capacity: int = MISSING  # transitions
+    epsilon_start: float = MISSING
+    epsilon_min: float = MISSING
+    epsilon_decay: float = MISSING  # epsilon <- max(epsilon - epsilon / decay, min)
+    epsilon_decay_per: str = MISSING  # episode | step
+    target_sync_every: int = MISSING  # hard copy online -> target
+    target_sync_per: str = MISSING  # episode | step
+    init_from: Optional[str] = MISSING  # run folder of a trained ddqn_lstm: start from its weights
+    updates: int = MISSING  # training steps: one simulated day and one gradient step each
+    checkpoint_every: int = MISSING
+    device: str = MISSING  # auto | cpu | cuda
+    torch_threads: int = MISSING  # CPU threads for torch (process-wide); 0 keeps torch's default
 
     @property
     def trainable(self) -> bool:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass
+
+from omegaconf import MISSING
 
 from epictl.agents.base import require_at_least, require_positive
 from epictl.errors import EpictlError
@@ -12,33 +13,31 @@ from epictl.errors import EpictlError
 
 @dataclass
 class HRLAgentConfig:
-    """Hyper-parameters: [code] values of the authors' implementation unless noted (spec §10)."""
+    """Hyper-parameters of the full method and its DQN baselines; the values, with their sources, are in
+    conf/agent/hrl.yaml (dqn_greedy and dqn_expert change only the factors). Validated here."""
 
-    name: str = "hrl"
-    kind: str = "hrl"
-    allocation: str = "ranked"
-    learn_factors: list[bool] = field(default_factory=lambda: [True, True])  # per resource (beds, masks)
-    fixed_factors: list[float] = field(default_factory=lambda: [1.0, 1.0])  # used where not learned
-    # Network inputs by compartment name, with the paper's fixed scale; the agent uses those the
-    # observation offers (imperfect information without rebuilding: It, Ih, D only).
-    input_scale: dict[str, float] = field(default_factory=lambda: {
-        "E": 0.01, "Iu": 0.05, "It": 0.01, "Ih": 0.05, "R": 0.01, "D": 0.05})
-    rebuild: Optional[str] = None  # run folder of `epictl train agent=rebuild`: act on rebuilt E, Iu, R
-    hidden: int = 128
-    leaky_slope: float = 0.2
-    lr_q: float = 1e-3
-    lr_actor: float = 1e-3
-    lr_critic: float = 2e-3
-    discount: float = 0.5  # kappa
-    batch_size: int = 8
-    replay_capacity: int = 128
-    epsilon: float = 0.5  # random principle probability, constant [code]
-    actor_noise: float = 0.05  # std of the Gaussian exploration noise on the factor
-    tau: float = 0.1  # soft target update after every gradient step
-    updates: int = 150  # training steps: one simulated day and one gradient update each
-    checkpoint_every: int = 10
-    device: str = "auto"  # auto | cpu | cuda
-    torch_threads: int = 1  # CPU threads (process-wide); 0: torch's default. These networks are small: 1 is fastest
+    name: str = MISSING
+    kind: str = MISSING
+    learn_factors: list[bool] = MISSING  # per resource (beds, masks)
+    fixed_factors: list[float] = MISSING  # used where not learned
+    # Network inputs by compartment name, with a fixed scale; the agent uses those the observation
+    # offers (imperfect information: It, Ih, D only; with `rebuild_from=`: all six).
+    input_scale: dict[str, float] = MISSING
+    hidden: int = MISSING
+    leaky_slope: float = MISSING
+    lr_q: float = MISSING
+    lr_actor: float = MISSING
+    lr_critic: float = MISSING
+    discount: float = MISSING  # kappa
+    batch_size: int = MISSING
+    replay_capacity: int = MISSING
+    epsilon: float = MISSING  # random principle probability
+    actor_noise: float = MISSING  # std of the Gaussian exploration noise on the factor
+    tau: float = MISSING  # soft target update after every gradient step
+    updates: int = MISSING  # training steps: one simulated day and one gradient update each
+    checkpoint_every: int = MISSING
+    device: str = MISSING  # auto | cpu | cuda
+    torch_threads: int = MISSING  # CPU threads (process-wide); 0: torch's default
 
     @property
     def trainable(self) -> bool:

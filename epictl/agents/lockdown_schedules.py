@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gymnasium as gym
+from omegaconf import MISSING
 
 from epictl.agents.base import Agent
 from epictl.errors import EpictlError
@@ -19,14 +20,16 @@ from epictl.errors import EpictlError
 
 @dataclass
 class LockdownScheduleConfig:
-    name: str = "n_work_m_lockdown"
-    kind: str = "lockdown_schedule"
-    work_days: int = 7  # n [paper Fig. 22: 7-work-7-lockdown]
-    lockdown_days: int = 7  # m
-    work_level: int = 0  # no restriction
-    lockdown_level: int = 2  # lockdown (-75 % movement)
-    lockdown_first: bool = False  # start the cycle with its lockdown part (spec §12 option)
-    initial_lockdown_days: int = 0  # a lockdown before the cycle starts (40: lockdown_then_nwm [paper Fig. 22])
+    """The values are in conf/agent/<name>.yaml; validated here."""
+
+    name: str = MISSING
+    kind: str = MISSING
+    work_days: int = MISSING  # n
+    lockdown_days: int = MISSING  # m
+    work_level: int = MISSING  # the movement level of the work part
+    lockdown_level: int = MISSING  # the movement level of the lockdown part (and of the initial lockdown)
+    lockdown_first: bool = MISSING  # start the cycle with its lockdown part
+    initial_lockdown_days: int = MISSING  # a lockdown before the cycle starts
 
     def validate(self) -> "LockdownScheduleConfig":
         if self.kind != "lockdown_schedule":

@@ -1,33 +1,75 @@
-"""Agent kinds: an agent config's ``kind`` names the class, imported only when used (torch is slow to load).
+"""Agent kinds: an agent config's ``kind`` names its config schema, its class and the action shapes it
+produces. Classes are imported only when an agent is built (torch is slow to load), each by its own
+small function so readers and tools can follow the import.
 
-Every class is built as ``cls(config, observation_space, action_space, seed)``; a config with a
-``rebuild`` run folder gets the class wrapped so it acts on rebuilt information.
+Every class is built as ``cls(config, observation_space, action_space, seed)``.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from epictl.agents.base import Agent
+from epictl.agents.baselines import BaselineAgentConfig
+from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
+from epictl.agents.hrl_config import HRLAgentConfig
+from epictl.agents.lockdown_schedules import LockdownScheduleConfig
 from epictl.errors import EpictlError
 
-KINDS = {
-    "fixed": "epictl.agents.baselines:FixedPolicy",
-    "random": "epictl.agents.baselines:RandomPolicy",
-    "hrl": "epictl.agents.hrl:HierarchicalAgent",
-    "lockdown_schedule": "epictl.agents.lockdown_schedules:LockdownSchedule",
-    "ddqn_lstm": "epictl.agents.ddqn_lstm:DdqnLstmAgent",
+
+def _fixed_policy() -> type[Agent]:
+    from epictl.agents.baselines import FixedPolicy
+
+    return FixedPolicy
+
+
+def _random_policy() -> type[Agent]:
+    from epictl.agents.baselines import RandomPolicy
+
+    return RandomPolicy
+
+
+def _hierarchical_agent() -> type[Agent]:
+    from epictl.agents.hrl import HierarchicalAgent
+
+    return HierarchicalAgent
+
+
+def _lockdown_schedule() -> type[Agent]:
+    from epictl.agents.lockdown_schedules import LockdownSchedule
+
+    return LockdownSchedule
+
+
+def _ddqn_lstm_agent() -> type[Agent]:
+    from epictl.agents.ddqn_lstm import DdqnLstmAgent
+
+    return DdqnLstmAgent
+
+
+@dataclass(frozen=True)
+class AgentKind:
+    schema: str  # the name agent yamls of this kind put in their defaults list
+    config: type  # that schema's dataclass
+    agent_class: Callable[[], type[Agent]]
+    actions: tuple[str, ...]  # the env families' action shapes (Family.action) it produces
+
+
+KINDS: dict[str, AgentKind] = {
+    "fixed": AgentKind("baseline_schema", BaselineAgentConfig, _fixed_policy, ("principle_and_factor",)),
+    "random": AgentKind("baseline_schema", BaselineAgentConfig, _random_policy, ("principle_and_factor",)),
+    "hrl": AgentKind("hrl_schema", HRLAgentConfig, _hierarchical_agent, ("principle_and_factor",)),
+    "lockdown_schedule": AgentKind("lockdown_schedule_schema", LockdownScheduleConfig, _lockdown_schedule, ("movement_level",)),
+    "ddqn_lstm": AgentKind("ddqn_lstm_schema", DdqnLstmConfig, _ddqn_lstm_agent, ("movement_level",)),
 }
 
 
-def make_agent(config, observation_space, action_space, seed: int) -> Agent:
-    kind = getattr(config, "kind", None)
+def agent_kind(kind: str) -> AgentKind:
     if kind not in KINDS:
         raise EpictlError(f"agent.kind={kind!r}; choose one of {', '.join(KINDS)}")
-    module, name = KINDS[kind].split(":")
-    agent_class = getattr(import_module(module), name)
-    if getattr(config, "rebuild", None):
-        from epictl.agents.rebuilding import RebuildingAgent
+    return KINDS[kind]
 
-        return RebuildingAgent(agent_class, config.validate(), observation_space, action_space, seed)
-    return agent_class(config.validate(), observation_space, action_space, seed)
+
+def make_agent(config, observation_space, action_space, seed: int) -> Agent:
+    return agent_kind(getattr(config, "kind", None)).agent_class()(config.validate(), observation_space, action_space, seed)

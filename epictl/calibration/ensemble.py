@@ -14,8 +14,8 @@ import numpy as np
 from epictl.errors import EpictlError
 from epictl.sim.metapop.city import City
 from epictl.sim.metapop.compartments import TICKS_PER_DAY
-from epictl.sim.metapop.params import DiseaseParams
-from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, SimOptions, outbreak_counts
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
+from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, outbreak_counts
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ class ConfirmedEnsemble:
                                 self.seeding.compartment, self.seeding.regions.tolist())
         out = np.zeros((len(self.seeds), self.groups.shape[0], days + 1))
         for r, seed in enumerate(self.seeds):
-            state = simulator.reset(start, seed)
+            state = simulator.reset(seed=seed, initial=start)
             for day in range(1, days + 1):
-                simulator.step_day(state, self.plan)
+                simulator.step(state, self.plan)
                 out[r, :, day] = self.groups @ state.ever_tested
         return out

@@ -9,6 +9,9 @@ PRINCIPLE_WEIGHTS = np.array(
     [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]], dtype=np.float64
 )
 N_PRINCIPLES = len(PRINCIPLE_WEIGHTS)
+# How an action is decoded into the day's resources (env.allocation): ranked [paper], proportional (masks
+# shared by It), none (the blank control: no beds, no masks, whatever the agent chose).
+ALLOCATIONS = ("ranked", "proportional", "none")
 
 
 def rank_regions(principle: int, seriousness: np.ndarray, flow: np.ndarray, density: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from epictl.errors import EpictlError
 from epictl.rewards.ohi2020 import Ohi2020Reward
 from epictl.sim.grid.params import GridParams
 from epictl.sim.grid.simulator import STATE_SIZE, DayStats, GridSimulator, GridState
+from epictl.sim.random_streams import keyed_stream
 
 COMPARTMENTS = ("S", "E", "I", "R", "D")
 SCENARIO_STREAM = 7  # entropy word of the outbreak-size draw, apart from the simulator's streams
@@ -32,7 +33,8 @@ class GridEnv(gym.Env):
 
     def __init__(self, params: GridParams, reward: Ohi2020Reward, train_initial_share: list[float] | None = None):
         self.params, self.reward_fn = params.validate(), reward.validate()
-        self.train_initial_share = check_initial_share(train_initial_share)
+        # [low, high] shares of N infectious at the start of a training episode (GridEnvConfig validates them)
+        self.train_initial_share = train_initial_share
         # The env runs the warm-up days itself so that each one is recorded (curves, the agent's history).
         self.simulator = GridSimulator(replace(params, warmup_days=0))
         self.observation_space = gym.spaces.Box(0.0, np.inf, (STATE_SIZE,), np.float32)
@@ -50,7 +52,8 @@ class GridEnv(gym.Env):
         self.state = self.simulator.reset(episode_seed, cases)
         self.days, self.rewards = [self.state.last], []
         for _ in range(self.params.warmup_days):
-            self.days.append(self.simulator.step_day(self.state, 0))
+            self.simulator.step(self.state, 0)
+            self.days.append(self.state.last)
         # Every day seen so far, the reset observation last, so a memory agent can fill its window.
         seen = self.days[1:] or self.days
         history = np.stack([day.vector(self.params.state) for day in seen])
@@ -60,7 +63,8 @@ class GridEnv(gym.Env):
         if self.state is None:
             raise EpictlError("call reset() before step()")
         level = self.executed_action(action)
-        stats = self.simulator.step_day(self.state, level)
+        self.simulator.step(self.state, level)
+        stats = self.state.last
         self.days.append(stats)
         n, active = stats.population, stats.active(self.params.state)
         reward = self.reward_fn(stats.economy, active / n, stats.dead / n, stats.new_deaths / n)
@@ -87,7 +91,7 @@ class GridEnv(gym.Env):
             return self.params.initial_infectious
         n = self.params.n_people
         low, high = (round(share * n) for share in self.train_initial_share)
-        return int(np.random.default_rng((seed, SCENARIO_STREAM)).integers(low, high + 1))
+        return int(keyed_stream(seed, SCENARIO_STREAM).integers(low, high + 1))
 
     # -- episode outcome and snapshots ---------------------------------------------------------
     def episode_report(self) -> EpisodeReport:
@@ -139,13 +143,7 @@ class GridEnv(gym.Env):
         self.state, self.days, self.rewards = state.copy(), list(days), list(rewards)
 
     def _observe(self) -> np.ndarray:
-        return self.simulator.observation(self.state)
-
-
-def check_initial_share(share: list[float] | None) -> list[float] | None:
-    if share is not None and (len(share) != 2 or not 0.0 <= share[0] <= share[1] <= 1.0):
-        raise EpictlError(f"env.train_initial_share={list(share)} needs [low, high] with 0 <= low <= high <= 1")
-    return None if share is None else [float(share[0]), float(share[1])]
+        return self.simulator.observe(self.state)
 
 
 def _mean(values: np.ndarray) -> float:

@@ -6,55 +6,29 @@ Action per resource (beds, masks): a ranking principle (0..6) and a satisfaction
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.allocation import N_PRINCIPLES, allocate_masks_proportional, allocate_masks_ranked, rank_regions
+from epictl.envs.allocation import (ALLOCATIONS, N_PRINCIPLES, allocate_masks_proportional, allocate_masks_ranked,
+                                    rank_regions)
 from epictl.envs.report import EpisodeReport
-from epictl.spaces import ChannelBox
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
-from epictl.sim.metapop.city import MAX_PEOPLE, City
+from epictl.sim.metapop.city import City
 from epictl.sim.metapop.compartments import IH, IT, IU, N_COMPARTMENTS, NAMES, D, E, R
 from epictl.sim.metapop.metrics import epidemic_metrics
-from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State, outbreak_counts, random_streams
-
+from epictl.sim.metapop.simulator import SCENARIO, DayPlan, MetapopSimulator, State, outbreak_counts
+from epictl.sim.random_streams import random_streams
+from epictl.spaces import ChannelBox
 RESOURCES = ("beds", "masks")
 OBSERVED = {"perfect": tuple(range(N_COMPARTMENTS)), "imperfect": (IT, IH, D)}
-ALLOCATIONS = ("ranked", "proportional", "none")
-MAX_DAYS = 36_500  # a century of simulated days per phase: beyond it a typo, not a scenario
-
-
-@dataclass
-class Scenario:
-    """The outbreak and the horizon of one episode (KDD'21 §4.1-4.2, spec §13)."""
-
-    initial_cases: int = 80  # I0, split evenly over the seeded regions
-    initial_regions: int = 4  # K, drawn in proportion to population unless `regions` is given
-    regions: list[int] = field(default_factory=list)
-    initial_compartment: str = "Iu"  # where seeds start
-    use_city_start: bool = False  # start from the city's supplied start state instead
-    free_days: int = 60  # blank-control days before decisions start
-    controlled_days: int = 60
-
-    def validate(self) -> "Scenario":
-        if self.initial_compartment not in NAMES:
-            raise EpictlError(f"scenario.initial_compartment={self.initial_compartment!r}; choose one of {', '.join(NAMES)}")
-        for name, low, high in (("initial_cases", 0, MAX_PEOPLE), ("free_days", 0, MAX_DAYS),
-                                ("controlled_days", 1, MAX_DAYS)):
-            if not low <= getattr(self, name) <= high:
-                raise EpictlError(f"env.scenario.{name}={getattr(self, name)} must lie in {low}..{high}")
-        if not self.regions and self.initial_regions < 1:
-            raise EpictlError(f"scenario.initial_regions={self.initial_regions} must be >= 1")
-        if self.regions and min(self.regions) < 0:
-            raise EpictlError(f"scenario.regions={list(self.regions)}: region indices start at 0")
-        if len(set(self.regions)) < len(self.regions):
-            # a repeated region would be seeded once, silently losing the other share of the cases
-            raise EpictlError(f"scenario.regions={list(self.regions)} lists a region twice")
-        return self
+# Free phases kept per env: evaluation replays the same few seeds (one per table episode); training draws a
+# new seed every episode, so an unbounded cache would grow by one free phase (MBs on a real city) per episode.
+FREE_PHASE_CACHE_SIZE = 16
 
 
 @dataclass
@@ -68,19 +42,22 @@ class DayRecord:
 
 
 class MetapopEnv(gym.Env):
-    """One episode = `free_days` without resources (snapshot cached per seed) + `controlled_days`."""
+    """One episode = `free_days` without resources (snapshot cached per seed) + `controlled_days`.
+
+    ``scenario`` is the env config's ``Scenario`` (envs/metapop_family.py, which builds this env).
+    """
 
     metadata = {"render_modes": []}
     family = "metapop"
 
-    def __init__(self, city: City, simulator: MetapopSimulator, scenario: Scenario, budget: DailyBudget,
+    def __init__(self, city: City, simulator: MetapopSimulator, scenario, budget: DailyBudget,
                  reward: Kdd21Reward, observation: str = "perfect", delta: tuple[float, float] = (0.1, 0.1),
                  allocation: str = "ranked", record_regions: bool = False, region_order: np.ndarray | None = None,
                  metric_window_start: int = 0):
         if observation not in OBSERVED:
             raise EpictlError(f"env.observation={observation!r}; choose one of {', '.join(OBSERVED)}")
         if allocation not in ALLOCATIONS:
-            raise EpictlError(f"agent.allocation={allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
+            raise EpictlError(f"env.allocation={allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
         if not all(0.0 <= d <= 1.0 for d in delta):
             raise EpictlError(f"env.delta={list(delta)} must lie in [0, 1]")
         self.city, self.simulator, self.scenario = city, simulator, scenario.validate()
@@ -99,7 +76,7 @@ class MetapopEnv(gym.Env):
             "principle": gym.spaces.MultiDiscrete([N_PRINCIPLES] * len(RESOURCES)),
             "factor": gym.spaces.Box(self.delta, np.ones(len(RESOURCES), np.float32), dtype=np.float32),
         })
-        self._free_phase_cache: dict[int, tuple[State, list[DayRecord]]] = {}
+        self._free_phase_cache: OrderedDict[int, tuple[State, list[DayRecord]]] = OrderedDict()
         self.state: State | None = None
         self.history: list[DayRecord] = []  # day 0 (the outbreak) first, then one record per day
 
@@ -107,9 +84,7 @@ class MetapopEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         episode_seed = int(seed if seed is not None else self.np_random.integers(2**31))
-        if episode_seed not in self._free_phase_cache:
-            self._free_phase_cache[episode_seed] = self._free_phase(episode_seed)
-        state, free_history = self._free_phase_cache[episode_seed]
+        state, free_history = self._cached_free_phase(episode_seed)
         self.state = state.copy()
         self.history = list(free_history)
         # Everything observed since the outbreak, so a recurrent agent can start from the whole series.
@@ -122,7 +97,8 @@ class MetapopEnv(gym.Env):
         principles, factors = self.executed_action(action)
         before = self.state.counts.sum(axis=0)
         plan = self.decode(principles, factors)
-        saturated = self.simulator.step_day(self.state, plan)
+        self.simulator.step(self.state, plan)
+        saturated = self.state.saturated_ticks
         after = self._record(plan, saturated, controlled=True)
         reward = self.reward_fn((before[E], after[E]), (before[IU] + before[IT], after[IU] + after[IT]))
         terminated = self.state.day >= self.scenario.free_days + self.scenario.controlled_days
@@ -189,22 +165,32 @@ class MetapopEnv(gym.Env):
         self.state, self.history = state.copy(), list(history)
 
     # -- episode bookkeeping -------------------------------------------------------------------
+    def _cached_free_phase(self, seed: int) -> tuple[State, list[DayRecord]]:
+        if seed in self._free_phase_cache:
+            self._free_phase_cache.move_to_end(seed)
+        else:
+            self._free_phase_cache[seed] = self._free_phase(seed)
+            if len(self._free_phase_cache) > FREE_PHASE_CACHE_SIZE:
+                self._free_phase_cache.popitem(last=False)
+        return self._free_phase_cache[seed]
+
     def _free_phase(self, seed: int) -> tuple[State, list[DayRecord]]:
         if self.scenario.use_city_start:
             if self.city.start_state is None:
                 raise EpictlError(f"scenario.use_city_start: city {self.city.name} has no start state")
             counts = self.city.start_state
         else:
-            scenario_rng = random_streams(seed)[3]
+            scenario_rng = random_streams(seed)[SCENARIO]
             counts = outbreak_counts(self.city, self.scenario.initial_cases, self.scenario.initial_regions,
                                      scenario_rng, NAMES.index(self.scenario.initial_compartment),
                                      list(self.scenario.regions))
-        self.state = self.simulator.reset(counts, seed)
+        self.state = self.simulator.reset(seed, counts)
         self.history = []
         blank = DayPlan.no_resources(self.city.n_regions)
         self._record(blank, 0, controlled=False)
         for _ in range(self.scenario.free_days):
-            self._record(blank, self.simulator.step_day(self.state, blank), controlled=False)
+            self.simulator.step(self.state, blank)
+            self._record(blank, self.state.saturated_ticks, controlled=False)
         return self.state.copy(), list(self.history)
 
     def _record(self, plan: DayPlan, saturated: int, controlled: bool) -> np.ndarray:
@@ -214,4 +200,4 @@ class MetapopEnv(gym.Env):
         return totals
 
     def _observe(self) -> np.ndarray:
-        return self.state.counts[np.ix_(self.region_order, self.observed_columns)].astype(np.float32)
+        return self.simulator.observe(self.state)[np.ix_(self.region_order, self.observed_columns)]

@@ -1,24 +1,22 @@
-"""Environment families: an env config's ``family`` names its builder, imported only when used.
-
-A builder takes (env config, budget, reward, agent config) and returns a Gymnasium env that also
-offers ``family``, ``episode_report()``, ``snapshot()`` and ``restore(snapshot)``.
-"""
+"""The simulator families: one line each. A family's declaration (``envs/<family>_family.py``) names
+its env config, builder, action shape and table units; this module imports no kernels."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
+from epictl.envs import grid_family, metapop_family
+from epictl.envs.family import Family
 from epictl.errors import EpictlError
 
-BUILDERS = {
-    "metapop": "epictl.envs.metapop_factory:build_metapop_env",
-    "grid": "epictl.envs.grid_factory:build_grid_env",
-}
+FAMILIES: dict[str, Family] = {family.name: family for family in (metapop_family.FAMILY, grid_family.FAMILY)}
 
 
-def make_env(env_config, budget, reward, agent_config):
-    family = getattr(env_config, "family", None)
-    if family not in BUILDERS:
-        raise EpictlError(f"env.family={family!r}; choose one of {', '.join(BUILDERS)}")
-    module, name = BUILDERS[family].split(":")
-    return getattr(import_module(module), name)(env_config, budget, reward, agent_config)
+def family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise EpictlError(f"env.family={name!r}; choose one of {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def make_env(env_config, budget, reward):
+    """The Gymnasium env of ``env_config``'s family; it also offers ``family``, ``episode_report()``,
+    ``snapshot()`` and ``restore(snapshot)``."""
+    return family(getattr(env_config, "family", None)).build(env_config, budget, reward)

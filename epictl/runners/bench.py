@@ -19,15 +19,15 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
-from epictl.agents.baselines import BaselineAgentConfig, FixedPolicy
+from epictl.agents.registry import make_agent
 from epictl.envs.metapop import MetapopEnv
 from epictl.report.files import write_csv, write_text
 from epictl.sim.metapop.city import City
 from epictl.sim.metapop.compartments import TICKS_PER_DAY
+from epictl.sim.metapop.params import MOBILITY_MODES
 from epictl.sim.metapop.reference import ReferenceSimulator
 from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State, outbreak_counts
 from epictl.sim.metapop.sources import CityConfig, load_city, synthetic_cache_path
-from epictl.validation import BENCH_MODES
 
 EPISODE_TARGETS = {"fast": 5.0, "exact": 90.0}  # seconds for a 120-day Beijing episode
 SPEEDUP_TARGET = 100.0  # reference seconds per day / fast seconds per day
@@ -75,7 +75,7 @@ def time_episodes(cfg: DictConfig, env_config, city, console: Console) -> tuple[
         console.print(f"timing a {cfg.days}-day episode with {mode} mobility ...")
         simulator = MetapopSimulator(city, env_config.disease, replace(env_config.sim, mobility=mode))
         env = MetapopEnv(city, simulator, scenario, budget, reward, env_config.observation, tuple(env_config.delta))
-        seconds, episode_start, episode_plan = timed_episode(env, cfg.seed)
+        seconds, episode_start, episode_plan = timed_episode(env, OmegaConf.to_object(cfg.agent), cfg.seed)
         start, plan = (start, plan) if start is not None else (episode_start, episode_plan)
         passed = seconds <= EPISODE_TARGETS[mode] if target_applies else None
         rows.append(row(f"episode {cfg.days} d", mode, seconds, "s", f"≤ {EPISODE_TARGETS[mode]:g} s *", passed))
@@ -88,14 +88,14 @@ def time_days_from(start: State, plan: DayPlan, days: int, env_config, city, con
     measure = f"from day {start.day} ({days} d)"
     console.print(f"timing fast, exact and the NumPy reference {measure} ...")
     per_day = {}
-    for mode in BENCH_MODES:
+    for mode in MOBILITY_MODES:
         simulator = MetapopSimulator(city, env_config.disease, replace(env_config.sim, mobility=mode))
         per_day[mode] = seconds_per_day(simulator, start, plan, days, FAST_REPEATS)
     reference = ReferenceSimulator(city, env_config.disease, env_config.sim)
     for tick in range(start.tick, start.tick + days * TICKS_PER_DAY):
         reference.slot_matrix(tick)  # the original kept its dense matrices in memory: build them before timing
     per_day["reference"] = seconds_per_day(reference, start, plan, days)
-    fast, exact = (per_day["reference"] / max(per_day[mode], 1e-12) for mode in BENCH_MODES)
+    fast, exact = (per_day["reference"] / max(per_day[mode], 1e-12) for mode in MOBILITY_MODES)
     rows = [row(measure, mode, seconds, "s/day") for mode, seconds in per_day.items()]
     return rows + [
         row("reference / fast", "", fast, "x", f"≥ {SPEEDUP_TARGET:g} x", fast >= SPEEDUP_TARGET),
@@ -122,21 +122,20 @@ def warm_up(city, env_config) -> float:
     simulator = MetapopSimulator(city, env_config.disease, env_config.sim)
     counts = outbreak_counts(city, 1, 1, np.random.default_rng(0))
     began = time.perf_counter()
-    simulator.step_day(simulator.reset(counts, 0), DayPlan.no_resources(city.n_regions))
+    simulator.step(simulator.reset(seed=0, initial=counts), DayPlan.no_resources(city.n_regions))
     return time.perf_counter() - began
 
 
-def timed_episode(env: MetapopEnv, seed: int) -> tuple[float, State, DayPlan]:
-    """Seconds for the whole episode; also the first controlled day's state and Expert seriousness plan."""
-    expert_config = BaselineAgentConfig(name="expert_seriousness", principles=[0, 0], factors=[1.0, 1.0])
-    expert = FixedPolicy(expert_config, env.observation_space, env.action_space)
+def timed_episode(env: MetapopEnv, agent_config, seed: int) -> tuple[float, State, DayPlan]:
+    """Seconds for the whole episode; also the first controlled day's state and the policy's plan for it."""
+    policy = make_agent(agent_config, env.observation_space, env.action_space, seed)
     began = time.perf_counter()
     observation, _ = env.reset(seed=seed)  # runs the free phase
     seconds = time.perf_counter() - began
-    start, plan = env.state.copy(), env.decode(*env.executed_action(expert.act(observation)))
+    start, plan = env.state.copy(), env.decode(*env.executed_action(policy.act(observation)))
     began, done = time.perf_counter(), False
     while not done:
-        observation, _, done, truncated, _ = env.step(expert.act(observation))
+        observation, _, done, truncated, _ = env.step(policy.act(observation))
         done = done or truncated
     return seconds + time.perf_counter() - began, start, plan
 
@@ -148,7 +147,7 @@ def seconds_per_day(simulator, start: State, plan: DayPlan, days: int, repeats: 
         state = start.copy()
         began = time.perf_counter()
         for _ in range(days):
-            simulator.step_day(state, plan)
+            simulator.step(state, plan)
         runs.append((time.perf_counter() - began) / days)
     return float(np.median(runs))
 

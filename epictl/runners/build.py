@@ -11,19 +11,26 @@ from epictl.envs.registry import make_env
 from epictl.errors import EpictlError
 
 
-def build_env(cfg: DictConfig, agent_config=None) -> gym.Env:
-    agent_config = OmegaConf.to_object(cfg.agent) if agent_config is None else agent_config
-    return make_env(OmegaConf.to_object(cfg.env), OmegaConf.to_object(cfg.budget), OmegaConf.to_object(cfg.reward),
-                    agent_config)
+def build_env(cfg: DictConfig) -> gym.Env:
+    return make_env(OmegaConf.to_object(cfg.env), OmegaConf.to_object(cfg.budget), OmegaConf.to_object(cfg.reward))
+
+
+def build_agent(cfg: DictConfig, agent_config, env: gym.Env) -> Agent:
+    """The run's agent for ``env``; with `rebuild_from`, it acts on E, Iu, R rebuilt by that run's network."""
+    if cfg.get("rebuild_from"):
+        from epictl.rebuild.rebuilding import RebuildingAgent  # torch: only when used
+
+        return RebuildingAgent(cfg.rebuild_from, agent_config, env.observation_space, env.action_space, seed=cfg.seed)
+    return make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
 
 
 def build_env_and_agent(cfg: DictConfig) -> tuple[gym.Env, Agent]:
     """The env and the agent to evaluate; a learning agent needs `checkpoint=<training run folder>`."""
     agent_config = OmegaConf.to_object(cfg.agent)
-    env = build_env(cfg, agent_config)
+    env = build_env(cfg)
     if getattr(agent_config, "trainable", False) and not cfg.get("checkpoint"):
         raise EpictlError(f"agent {agent_config.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
-    agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
+    agent = build_agent(cfg, agent_config, env)
     if cfg.get("checkpoint"):
         from epictl.runners.checkpoint import restore_agent
 

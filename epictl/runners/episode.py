@@ -1,14 +1,12 @@
-"""Play one episode and turn the env's episode report into a metrics row and curve tables."""
+"""Turn the env's episode report into a metrics row and curve tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from epictl.agents.base import Agent
 from epictl.envs.report import EpisodeReport
 from epictl.report.units import in_table_units
 
@@ -18,21 +16,6 @@ class EpisodeResult:
     row: dict
     curves: pd.DataFrame
     region_curves: pd.DataFrame | None
-
-
-def play_episode(env, agent: Agent, seed: int, explore: bool = False,
-                 on_day: Callable[[], None] | None = None) -> float:
-    """Reset with ``seed``, act until the episode ends; returns the summed reward."""
-    observation, info = env.reset(seed=seed)
-    agent.reset(seed, info)
-    total, done = 0.0, False
-    while not done:
-        observation, reward, terminated, truncated, _ = env.step(agent.act(observation, explore=explore))
-        total += reward
-        done = terminated or truncated
-        if on_day:
-            on_day()
-    return total
 
 
 def episode_result(report: EpisodeReport, seed: int, episode_return: float) -> EpisodeResult:

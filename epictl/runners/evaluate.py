@@ -6,9 +6,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from epictl.agents.rollout import play_episode
 from epictl.report.run_folder import RunFolder
 from epictl.runners.build import build_env_and_agent
-from epictl.runners.episode import episode_result, play_episode
+from epictl.runners.episode import episode_result
 from epictl.runners.interrupt import StopBetweenSteps
 from epictl.runners.progress import progress_bar
 
@@ -16,10 +17,6 @@ EPISODE_NOTICE = "stopping after this episode to write the summary (Ctrl-C again
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
-    if cfg.agent.kind == "rebuild":
-        from epictl.runners.rebuild import evaluate
-
-        return evaluate(cfg, out_dir)
     env, agent = build_env_and_agent(cfg)
     experiment = choices.get("experiment") or "-"
     title = f"{cfg.agent.name} on {cfg.env.name} ({experiment})"

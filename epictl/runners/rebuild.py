@@ -1,11 +1,12 @@
-"""`epictl train agent=rebuild` and `epictl eval agent=rebuild checkpoint=<run>`: the information-
-rebuilding network (KDD'21 §3.2) trained by BPTT on whole daily trajectories, scored on unseen ones.
+"""`epictl rebuild`: the information-rebuilding network (KDD'21 §3.2) trained by BPTT on whole daily
+trajectories and scored on unseen ones; `epictl rebuild checkpoint=<run> seeds=N` scores a trained one on
+N fresh test trajectories.
 
-The run folder keeps `dataset.npz` (the trajectories, reusable with agent.dataset=...),
+The run folder keeps `dataset.npz` (the trajectories, reusable with rebuild.dataset=...),
 `rebuild.pt` (the best epoch on the validation split), `rebuild_log.csv` (per epoch; the same in
 every run of the same settings), `rebuild_metrics.csv` (test split: accuracy, errors, training time),
 `summary.md`, `plots/rebuild.png` and `checkpoints/last.pt`, written every `checkpoint_every` epochs
-and, on Ctrl-C, after the gradient step under way: `resume=<run dir>` continues exactly (agent.epochs
+and, on Ctrl-C, after the gradient step under way: `resume=<run dir>` continues exactly (rebuild.epochs
 may grow).
 """
 
@@ -19,18 +20,26 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from epictl.agents.rebuild_net import ARTIFACT, REBUILT, RebuildNet, load_artifact, save_artifact
 from epictl.agents.torch_device import resolve_device, use_torch_threads
-from epictl.errors import EpictlError
+from epictl.agents.torch_files import checkpoint_path, load_checkpoint, save_checkpoint
+from epictl.errors import EpictlError, reason
+from epictl.rebuild.config import ARTIFACT
+from epictl.rebuild.network import REBUILT, RebuildNet, load_artifact, save_artifact
+from epictl.rebuild.trajectories import Trajectories, generate, split_seeds
 from epictl.report.files import write_csv, write_text
 from epictl.report.rebuild import plot_rebuild, rebuild_accuracy
-from epictl.runners.checkpoint import (check_resumable, checkpoint_path, load_checkpoint, reason,
-                                       save_checkpoint)
+from epictl.runners.checkpoint import check_resumable
 from epictl.runners.interrupt import CHECKPOINT_NOTICE, StopBetweenSteps
 from epictl.runners.progress import progress_bar
-from epictl.runners.rebuild_data import Trajectories, generate, split_seeds
 
 EVAL_BATCH = 8
+
+
+def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
+    if cfg.checkpoint:
+        score(cfg, out_dir)
+    else:
+        train(cfg, out_dir)
 
 
 def fresh_progress() -> dict:
@@ -40,7 +49,7 @@ def fresh_progress() -> dict:
 
 
 def train(cfg: DictConfig, out_dir: Path) -> None:
-    config = OmegaConf.to_object(cfg.agent).validate()
+    config = OmegaConf.to_object(cfg.rebuild).validate()
     run_dir = Path(cfg.resume).expanduser() if cfg.resume else out_dir
     device = resolve_device(config.device)
     use_torch_threads(config.torch_threads)
@@ -102,11 +111,9 @@ def finish_epoch(run_dir: Path, cfg: DictConfig, config, net: RebuildNet, valida
     progress["batches"], progress["losses"] = [], []
 
 
-def evaluate(cfg: DictConfig, out_dir: Path) -> None:
+def score(cfg: DictConfig, out_dir: Path) -> None:
     """Score a trained rebuild model on fresh trajectories: `seeds` episodes from `seed`, test policies."""
-    if not cfg.get("checkpoint"):
-        raise EpictlError("agent rebuild: pass checkpoint=<run folder of `epictl train agent=rebuild`>")
-    config = OmegaConf.to_object(cfg.agent).validate()
+    config = OmegaConf.to_object(cfg.rebuild).validate()
     device = resolve_device(config.device)
     use_torch_threads(config.torch_threads)
     net, _ = load_artifact(cfg.checkpoint, city_regions(cfg), device)  # refused before anything is simulated
@@ -160,7 +167,7 @@ def predict(net: RebuildNet, data: Trajectories, device) -> tuple[float, np.ndar
 
 
 def report(run_dir: Path, cfg: DictConfig, net: RebuildNet, test: Trajectories, device, progress: dict | None) -> None:
-    config = OmegaConf.to_object(cfg.agent)
+    config = OmegaConf.to_object(cfg.rebuild)
     _, estimate = predict(net, test, device)
     metrics = rebuild_accuracy(estimate, test.hidden, REBUILT, config.accuracy_tolerance)
     metrics.insert(0, "env", cfg.env.name)
@@ -195,8 +202,10 @@ def save(run_dir: Path, cfg: DictConfig, net, optimizer, rng, progress: dict) ->
 
 
 def resumable_state(run_dir: Path, cfg: DictConfig) -> dict:
+    """The checkpoint to resume, refused unless it was saved with the same settings (only rebuild.epochs may grow)."""
+    path = checkpoint_path(run_dir)
     state = load_checkpoint(run_dir, required=("net", "optimizer", "progress", "rng", "torch_rng", "config"))
-    check_resumable(state, OmegaConf.to_container(cfg, resolve=True), checkpoint_path(run_dir), length_key="epochs")
+    check_resumable(state, OmegaConf.to_container(cfg, resolve=True), path, group="rebuild", length_key="epochs")
     return state
 
 

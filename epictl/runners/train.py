@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from epictl.agents.registry import make_agent
-from epictl.errors import EpictlError
+from epictl.agents.torch_files import checkpoint_path, load_checkpoint, require_keys, save_checkpoint
+from epictl.errors import EpictlError, reason
+from epictl.paths import CHECKPOINT
 from epictl.report.files import write_csv
-from epictl.runners.build import build_env
-from epictl.runners.checkpoint import (CHECKPOINT, check_resumable, checkpoint_path,
-                                       load_agent_state, load_checkpoint, reason, require_keys, save_checkpoint)
+from epictl.runners.build import build_agent, build_env
+from epictl.runners.checkpoint import check_resumable, load_agent_state
 from epictl.runners.interrupt import CHECKPOINT_NOTICE, StopBetweenSteps
 from epictl.runners.progress import progress_bar
 
@@ -27,15 +27,11 @@ PROGRESS_KEYS = ("step", "episode", "episode_return", "episode_in_progress", "lo
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     agent_config = OmegaConf.to_object(cfg.agent)
-    if agent_config.kind == "rebuild":
-        from epictl.runners.rebuild import train
-
-        return train(cfg, out_dir)
     if not getattr(agent_config, "trainable", False):
         raise EpictlError(f"agent {cfg.agent.name!r} is a fixed policy with nothing to train; use `epictl eval agent={cfg.agent.name}`")
     run_dir = Path(cfg.resume).expanduser() if cfg.resume else out_dir
-    env = build_env(cfg, agent_config)
-    agent = make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
+    env = build_env(cfg)
+    agent = build_agent(cfg, agent_config, env)
     # `episode_in_progress` holds (env snapshot, observation) when a checkpoint falls mid-episode.
     progress = {"step": 0, "episode": 0, "episode_return": 0.0, "episode_in_progress": None, "log": []}
     observation = None
@@ -44,6 +40,8 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=progress["step"])
+    if progress["step"] == 0:
+        log_hyperparameters(writer, cfg)
     try:
         with progress_bar(cfg.progress) as bar, StopBetweenSteps(CHECKPOINT_NOTICE) as stop:
             task = bar.add_task(f"training {agent_config.name} on {cfg.env.name}", total=agent_config.updates,
@@ -81,6 +79,21 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     print(f"trained {progress['step']} steps ({progress['episode']} finished episodes); checkpoint {run_dir / CHECKPOINT}")
 
 
+def log_hyperparameters(writer, cfg: DictConfig) -> None:
+    """The run's settings in TensorBoard's HParams tab, in this run's own event file (``add_hparams`` would
+    start another run folder), so runs can be filtered and compared by any agent, env, budget or reward value."""
+    from torch.utils.tensorboard.summary import hparams
+
+    settings = {}
+    for group in ("agent", "env", "budget", "reward"):
+        flat = pd.json_normalize(OmegaConf.to_container(cfg[group], resolve=True), sep=".").iloc[0].to_dict()
+        settings.update({f"{group}.{key}": value if isinstance(value, (bool, int, float, str)) else str(value)
+                         for key, value in flat.items()})
+    settings.update(seed=cfg.seed, train_seed_offset=cfg.train_seed_offset)
+    for summary in hparams(settings, metric_dict={}):
+        writer.file_writer.add_summary(summary)
+
+
 def save(run_dir: Path, cfg: DictConfig, agent, env, progress: dict, observation) -> None:
     progress["episode_in_progress"] = None if observation is None else (env.snapshot(), observation)
     save_checkpoint(run_dir, {"progress": progress, "agent": agent.state_dict(),
@@ -92,7 +105,7 @@ def resume(run_dir: Path, cfg: DictConfig, agent, agent_config, env) -> tuple[di
     """The saved progress, with the agent and the episode in progress restored (its observation, else None)."""
     path = checkpoint_path(run_dir)
     state = load_checkpoint(run_dir, required=("progress", "agent", "config"))
-    check_resumable(state, OmegaConf.to_container(cfg, resolve=True), path, length_key="updates")
+    check_resumable(state, OmegaConf.to_container(cfg, resolve=True), path, group="agent", length_key="updates")
     load_agent_state(agent, agent_config, state["agent"], path)
     progress = require_keys(state["progress"], PROGRESS_KEYS, path, "an epictl checkpoint's training progress")
     if not progress["episode_in_progress"]:

@@ -1,4 +1,5 @@
-"""The grid simulator: state arrays, reset (placement, initial cases, warm-up), one day, daily state.
+"""The grid simulator (the ``Simulator`` contract of epictl/sim/contract.py): state arrays, reset
+(placement, initial cases, warm-up), one day at a movement level, the daily state.
 
 One day (spec §3): moves with contacts, economy, disease clock, daily statistics. Each person's
 disease course (latent days, infectious days, death) is drawn at reset from the disease stream, so
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from epictl.errors import EpictlError
+from epictl.sim.contract import DAYS, SHARE
 from epictl.sim.grid import kernels
 from epictl.sim.grid.compartments import (
     EMPTY,
@@ -29,6 +31,7 @@ from epictl.sim.grid.compartments import (
 )
 from epictl.sim.grid.params import GridParams
 from epictl.sim.grid.xoshiro import new_stream
+from epictl.sim.random_streams import random_streams
 
 CONTACT_MODELS = {
     "collision": kernels.COLLISION,
@@ -126,24 +129,22 @@ class GridState:
         return copy.deepcopy(self)
 
 
-def random_streams(seed: int) -> tuple[np.random.Generator, ...]:
-    """Independent generators for placement (and initial cases), movement, disease and economy."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
-
-
 class GridSimulator:
-    """Runs the grid world of spec §1-§10 for one ``GridParams``."""
+    """Runs the grid world of spec §1-§10 for one ``GridParams``; the day action is a movement level."""
+
+    metric_units = {"infected": SHARE, "deaths": SHARE, "recovered": SHARE, "days": DAYS}
 
     def __init__(self, params: GridParams):
         self.params = params.validate()
         self._contact_model = CONTACT_MODELS[params.contact_model]
         self._offsets = kernels.moore_offsets(params.side + 2)
 
-    def reset(self, seed: int, initial_infectious: int | None = None) -> GridState:
-        """Place everyone, infect the initial cases (infectious at once), run the warm-up days at level 0."""
+    def reset(self, seed: int, initial: int | None = None) -> GridState:
+        """Place everyone, infect ``initial`` people (None: ``params.initial_infectious``; infectious at once),
+        run the warm-up days at level 0."""
         p = self.params
         n, side = p.n_people, p.side
-        cases = p.initial_infectious if initial_infectious is None else int(initial_infectious)
+        cases = p.initial_infectious if initial is None else int(initial)
         if not 0 <= cases <= n:
             raise EpictlError(f"initial_infectious={cases} must lie in 0..{n}")
         placement, movement, disease, economy = random_streams(seed)
@@ -170,11 +171,11 @@ class GridSimulator:
             _stats(0, 0, n, 0.0, np.bincount(status, minlength=5), np.zeros(TALLY_SIZE, np.int64)),
         )
         for _ in range(p.warmup_days):
-            self.step_day(state, 0)
+            self.step(state, 0)
         return state
 
-    def step_day(self, state: GridState, level: int) -> DayStats:
-        """Advance ``state`` by one day at movement ``level`` (spec §3) in place; returns its statistics."""
+    def step(self, state: GridState, level: int) -> None:
+        """Advance ``state`` by one day at movement ``level`` (spec §3) in place; ``state.last``: its statistics."""
         p, level = self.params, int(level)
         stochastic = p.moves_rounding == "stochastic"
         expected = p.expected_moves(level)  # also rejects an unknown level
@@ -192,9 +193,8 @@ class GridSimulator:
         )
         state.day = today
         state.last = _stats(today, level, state.population, earnings / p.economy_normaliser, tally[:5], tally)
-        return state.last
 
-    def observation(self, state: GridState) -> np.ndarray:
+    def observe(self, state: GridState) -> np.ndarray:
         """The 7-value daily state of the last day, in the definitions chosen by ``params.state``."""
         return state.last.vector(self.params.state)
 
@@ -205,8 +205,7 @@ class GridSimulator:
     def truncated(self, state: GridState) -> bool:
         return not self.done(state) and state.day >= self.params.max_days
 
-    @staticmethod
-    def metrics(state: GridState) -> dict[str, float]:
+    def metrics(self, state: GridState) -> dict[str, float]:
         """End-of-run shares of the population: ever infected, dead, recovered, and days simulated."""
         last, n = state.last, state.population
         return {"infected": (n - last.susceptible) / n, "deaths": last.dead / n,

@@ -1,4 +1,5 @@
-"""Disease parameters of the metapopulation model and the per-tick probabilities they imply.
+"""The metapopulation model's params: disease parameters (and the per-tick probabilities they imply)
+and the simulation options.
 
 Constants are the authors' code values (KDD'21 spec §2, tagged [code]); the paper cites medical
 literature without printing numbers. The derived formulas define the calibrated model, including
@@ -107,3 +108,36 @@ class DiseaseParams:
         p[R_E] = self.r_E
         p[GAMMA_MASK] = self.gamma_mask
         return p
+
+
+MOBILITY_MODES = ("fast", "exact")  # expected flows for large groups | per-origin multinomial everywhere
+# The simulation options' choices; the simulator maps each to its kernel constant.
+OPTION_CHOICES = {
+    "mobility": MOBILITY_MODES,
+    "bed_rounding": ("stochastic", "floor", "ceil"),
+    "mask_coverage_base": ("static", "present"),
+    "mobility_slots": ("weekly", "first_day_only"),
+}
+
+
+@dataclass
+class SimOptions:
+    """How the model is simulated; [code] marks the original code's behaviour kept as an option."""
+
+    mobility: str = "fast"  # exact: per-origin multinomial; fast: expected flows for large groups
+    fast_threshold: int = 1000  # fast mode samples groups smaller than this exactly
+    it_moves: bool = False  # tested cases waiting for a bed travel too
+    bed_rounding: str = "stochastic"  # round(f * It_i): stochastic (unbiased) | floor [code] | ceil
+    mask_coverage_base: str = "static"  # masks / static population [paper] | / present population [code]
+    mobility_slots: str = "weekly"  # weekly: all 336 slots | first_day_only: replays slots 0-47 [code defect]
+    start_weekday: int = 0  # weekday of day 0 (0 = Monday)
+
+    def validate(self) -> "SimOptions":
+        for name, choices in OPTION_CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise EpictlError(f"env.sim.{name}={getattr(self, name)!r}; choose one of {', '.join(choices)}")
+        if self.fast_threshold < 1:
+            raise EpictlError(f"env.sim.fast_threshold={self.fast_threshold} must be >= 1")
+        if not 0 <= self.start_weekday <= 6:
+            raise EpictlError(f"env.sim.start_weekday={self.start_weekday} must be 0..6")
+        return self

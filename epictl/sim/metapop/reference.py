@@ -21,8 +21,9 @@ from epictl.sim.metapop.compartments import (
     SLOTS_PER_WEEK,
     TICKS_PER_DAY,
 )
-from epictl.sim.metapop.params import DiseaseParams
-from epictl.sim.metapop.simulator import DayPlan, SimOptions, State, random_streams
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
+from epictl.sim.metapop.simulator import DayPlan, State
+from epictl.sim.random_streams import random_streams
 
 
 class ReferenceSimulator:
@@ -41,22 +42,22 @@ class ReferenceSimulator:
         self.p_test, self.p_ar = 1.0 / q.theta_ticks, 1.0 / q.t_ticks  # Iu -> It, Ia -> R
         self._dense: dict[int, np.ndarray] = {}  # unique matrix index -> [M, M+1]
 
-    def reset(self, counts: np.ndarray, seed: int) -> State:
-        counts = np.array(counts, dtype=np.int64)
+    def reset(self, seed: int, initial: np.ndarray) -> State:
+        counts = np.array(initial, dtype=np.int64)
         if counts.shape != (self.city.n_regions, N_COMPARTMENTS) or np.any(counts < 0):
             raise EpictlError(f"start state must be non-negative [{self.city.n_regions}][8]")
         transitions, mobility, allocation, _ = random_streams(seed)
         return State(counts, 0, transitions, mobility, allocation, np.zeros(len(counts), np.int64))
 
-    def step_day(self, state: State, plan: DayPlan) -> int:
-        """Simulate 48 ticks in place; returns the number of ticks that ended with beds saturated."""
+    def step(self, state: State, plan: DayPlan) -> None:
+        """Simulate 48 ticks in place; ``state.saturated_ticks``: those that ended with beds saturated."""
         saturated = 0
         for _ in range(TICKS_PER_DAY):
             self.transitions(state.counts, state.ever_tested, plan.masks, state.rng_transitions)
             saturated += self.admit_to_beds(state.counts, plan, state.rng_allocation)
             state.counts[:] = self.move(state.counts, self.slot_matrix(state.tick), state.rng_mobility)
             state.tick += 1
-        return saturated
+        state.saturated_ticks = saturated
 
     # -- spec §2-§3.2: sequential draws per region, each on the counts left by the previous one ---
     def transitions(self, counts: np.ndarray, ever_tested: np.ndarray, masks: np.ndarray,

@@ -1,4 +1,5 @@
-"""The metapopulation simulator: state, options, one day of 48 ticks, initial outbreaks."""
+"""The metapopulation simulator (the ``Simulator`` contract of epictl/sim/contract.py): state, one day of
+48 ticks under a ``DayPlan``, initial outbreaks."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from epictl.errors import EpictlError
+from epictl.sim.contract import SHARE
 from epictl.sim.metapop import kernels
 from epictl.sim.metapop.city import City
-from epictl.sim.metapop.compartments import IU, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, NAMES, TICKS_PER_DAY, S
-from epictl.sim.metapop.params import DiseaseParams
+from epictl.sim.metapop.compartments import IU, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, TICKS_PER_DAY, D, S
+from epictl.sim.metapop.params import DiseaseParams, SimOptions
+from epictl.sim.random_streams import random_streams
 
+# The kernel constant of each simulation option's choice (params.OPTION_CHOICES).
 _CHOICES = {
     "mobility": {"exact": kernels.MOBILITY_EXACT, "fast": kernels.MOBILITY_FAST},
     "bed_rounding": {"stochastic": kernels.ROUND_STOCHASTIC, "floor": kernels.ROUND_FLOOR, "ceil": kernels.ROUND_CEIL},
@@ -20,29 +24,6 @@ _CHOICES = {
     "mobility_slots": {"weekly": kernels.SLOTS_WEEKLY, "first_day_only": kernels.SLOTS_FIRST_DAY_ONLY},
 }
 BED_RULES = {"ranked": kernels.BEDS_RANKED, "proportional": kernels.BEDS_PROPORTIONAL}
-
-
-@dataclass
-class SimOptions:
-    """How the model is simulated; [code] marks the original code's behaviour kept as an option."""
-
-    mobility: str = "fast"  # exact: per-origin multinomial; fast: expected flows for large groups
-    fast_threshold: int = 1000  # fast mode samples groups smaller than this exactly
-    it_moves: bool = False  # tested cases waiting for a bed travel too
-    bed_rounding: str = "stochastic"  # round(f * It_i): stochastic (unbiased) | floor [code] | ceil
-    mask_coverage_base: str = "static"  # masks / static population [paper] | / present population [code]
-    mobility_slots: str = "weekly"  # weekly: all 336 slots | first_day_only: replays slots 0-47 [code defect]
-    start_weekday: int = 0  # weekday of day 0 (0 = Monday)
-
-    def validate(self) -> "SimOptions":
-        for name, choices in _CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise EpictlError(f"env.sim.{name}={getattr(self, name)!r}; choose one of {', '.join(choices)}")
-        if self.fast_threshold < 1:
-            raise EpictlError(f"env.sim.fast_threshold={self.fast_threshold} must be >= 1")
-        if not 0 <= self.start_weekday <= 6:
-            raise EpictlError(f"env.sim.start_weekday={self.start_weekday} must be 0..6")
-        return self
 
 
 @dataclass
@@ -65,6 +46,7 @@ class State:
     """Counts [M, 8] at tick ``tick`` and the three random streams that continue from there.
 
     ``ever_tested`` [M] counts the Iu -> It moves in each region since the start: confirmed cases.
+    ``saturated_ticks`` counts the ticks of the last step that ended with every bed taken.
     """
 
     counts: np.ndarray
@@ -73,6 +55,7 @@ class State:
     rng_mobility: np.random.Generator
     rng_allocation: np.random.Generator
     ever_tested: np.ndarray
+    saturated_ticks: int = 0
 
     @property
     def day(self) -> int:
@@ -82,9 +65,8 @@ class State:
         return copy.deepcopy(self)
 
 
-def random_streams(seed: int) -> tuple[np.random.Generator, ...]:
-    """Independent streams for transitions, mobility, allocation lotteries and scenario draws."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+# The roles of the family's random streams (epictl/sim/random_streams.py), in spawn order.
+TRANSITIONS, MOBILITY, ALLOCATION, SCENARIO = range(4)
 
 
 def outbreak_counts(city: City, n_cases: int, n_regions: int, rng: np.random.Generator, compartment: int = IU,
@@ -117,7 +99,9 @@ def outbreak_counts(city: City, n_cases: int, n_regions: int, rng: np.random.Gen
 
 
 class MetapopSimulator:
-    """Runs the 30-minute model of KDD'21 spec §3 over one city."""
+    """Runs the 30-minute model of KDD'21 spec §3 over one city; the day action is a ``DayPlan``."""
+
+    metric_units = {"infected": SHARE, "deaths": SHARE, "confirmed": SHARE}
 
     def __init__(self, city: City, params: DiseaseParams, options: SimOptions):
         self.city = city
@@ -133,20 +117,24 @@ class MetapopSimulator:
         self._moving = np.array(MOVING_WITH_IT if options.it_moves else MOVING, dtype=np.int64)
         self._population = city.population.astype(np.float64)
 
-    def reset(self, counts: np.ndarray, seed: int) -> State:
-        counts = np.ascontiguousarray(counts, dtype=np.int64)
+    def reset(self, seed: int, initial: np.ndarray | None = None) -> State:
+        """``initial``: counts [M, 8] at tick 0 (an outbreak from ``outbreak_counts``, or the city's start state)."""
+        if initial is None:
+            raise EpictlError("the metapopulation simulator starts from given counts: pass initial=[M][8] counts")
+        counts = np.ascontiguousarray(initial, dtype=np.int64)
         if counts.shape != (self.city.n_regions, N_COMPARTMENTS):
             raise EpictlError(f"start state must be [{self.city.n_regions}][8], got {list(counts.shape)}")
         if np.any(counts < 0):
             raise EpictlError("start state has negative counts")
-        transitions, mobility, allocation, _ = random_streams(seed)
-        return State(counts.copy(), 0, transitions, mobility, allocation, np.zeros(len(counts), np.int64))
+        streams = random_streams(seed)
+        return State(counts.copy(), 0, streams[TRANSITIONS], streams[MOBILITY], streams[ALLOCATION],
+                     np.zeros(len(counts), np.int64))
 
-    def step_day(self, state: State, plan: DayPlan) -> int:
-        """Simulate 48 ticks in place; returns the number of ticks that ended with beds saturated."""
-        return self.step_ticks(state, plan, TICKS_PER_DAY)
+    def step(self, state: State, plan: DayPlan) -> None:
+        """Simulate one day (48 ticks) in place."""
+        self.step_ticks(state, plan, TICKS_PER_DAY)
 
-    def step_ticks(self, state: State, plan: DayPlan, n_ticks: int) -> int:
+    def step_ticks(self, state: State, plan: DayPlan, n_ticks: int) -> None:
         o = self.options
         if plan.bed_rule not in BED_RULES:
             raise EpictlError(f"bed rule {plan.bed_rule!r}; choose one of {', '.join(BED_RULES)}")
@@ -160,7 +148,17 @@ class MetapopSimulator:
             state.rng_transitions, state.rng_mobility, state.rng_allocation,
         )
         state.tick += n_ticks
-        return int(saturated)
+        state.saturated_ticks = int(saturated)
+
+    def observe(self, state: State) -> np.ndarray:
+        """Counts [M, 8] as float32: every compartment of every region (the env picks what its agent sees)."""
+        return state.counts.astype(np.float32)
+
+    def metrics(self, state: State) -> dict[str, float]:
+        """Shares of the city population: ever infected (N - S), dead, ever confirmed (Iu -> It moves)."""
+        n = self.city.total_population
+        return {"infected": float((n - state.counts[:, S].sum()) / n), "deaths": float(state.counts[:, D].sum() / n),
+                "confirmed": float(state.ever_tested.sum() / n)}
 
 
 def _row_cumulative(indptr: np.ndarray, prob: np.ndarray) -> np.ndarray:
@@ -170,6 +168,3 @@ def _row_cumulative(indptr: np.ndarray, prob: np.ndarray) -> np.ndarray:
     offsets = np.where(row_start > 0, cumulative[np.maximum(row_start - 1, 0)], 0.0)
     return cumulative - offsets
 
-
-def compartment_totals(counts: np.ndarray) -> dict[str, int]:
-    return dict(zip(NAMES, (int(x) for x in counts.sum(axis=0))))

@@ -10,16 +10,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 
-from epictl.agents.baselines import BaselineAgentConfig
-from epictl.agents.rebuild_net import OBSERVED, REBUILT
 from epictl.agents.registry import make_agent
+from epictl.agents.rollout import play_episode
 from epictl.atomic import write_atomic
 from epictl.envs.registry import make_env
 from epictl.errors import EpictlError
-from epictl.paths import CONF_DIR
-from epictl.runners.episode import play_episode
+from epictl.rebuild.network import OBSERVED, REBUILT
+from epictl.rebuild.policies import load_policy
 
 # Seeds of the three splits, far apart so no episode is in two of them.
 SPLIT_OFFSETS = {"train": 0, "validation": 50_000, "test": 100_000}
@@ -55,38 +53,24 @@ class Trajectories:
         return loaded
 
 
-def baseline_config(name: str) -> BaselineAgentConfig:
-    """A baseline policy by its conf/agent name (only fixed and random policies generate data)."""
-    path = CONF_DIR / "agent" / f"{name}.yaml"
-    if not path.is_file():
-        raise EpictlError(f"policy {name!r}: no conf/agent/{name}.yaml")
-    node = OmegaConf.load(path)
-    node.pop("defaults", None)
-    try:
-        config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(BaselineAgentConfig), node))
-    except Exception:  # a learning agent's keys do not fit the baseline schema
-        raise EpictlError(f"policy {name!r} is not a baseline; data comes from baselines only") from None
-    return config.validate()
-
-
 def generate(env_config, budget, reward, policies: list[str], seeds: list[int],
              on_episode: Callable[[], None] | None = None) -> Trajectories:
-    """Episode i uses seeds[i] and policies[i % len(policies)]."""
-    configs = [baseline_config(name) for name in policies]
-    perfect = replace(env_config, observation="perfect")
+    """Episode i uses seeds[i] and policies[i % len(policies)], each in the run's env with its own allocation."""
+    loaded = [load_policy(name) for name in policies]
     envs: dict[str, object] = {}  # one env per allocation rule, so free phases are built once per seed
     observed, hidden, names = [], [], []
     for i, seed in enumerate(seeds):
-        config = configs[i % len(configs)]
-        if config.allocation not in envs:
-            envs[config.allocation] = make_env(perfect, budget, reward, config)
-        env = envs[config.allocation]
-        play_episode(env, make_agent(config, env.observation_space, env.action_space, seed), seed)
+        policy = loaded[i % len(loaded)]
+        allocation = policy.allocation or env_config.allocation
+        if allocation not in envs:
+            envs[allocation] = make_env(replace(env_config, allocation=allocation, observation="perfect"), budget, reward)
+        env = envs[allocation]
+        play_episode(env, make_agent(policy.agent, env.observation_space, env.action_space, seed), seed)
         days = np.stack([record.observation for record in env.history])  # [days + 1, M, 8]
         channels = list(env.observation_space.channels)
         observed.append(days[..., [channels.index(c) for c in OBSERVED]])
         hidden.append(days[..., [channels.index(c) for c in REBUILT]])
-        names.append(config.name)
+        names.append(policy.agent.name)
         if on_episode:
             on_episode()
     return Trajectories(np.stack(observed).astype(np.float32), np.stack(hidden).astype(np.float32),

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from epictl.agents.rebuild_config import ARTIFACT, RebuildConfig
+from epictl.agents.torch_files import load_torch_file, require_keys
 from epictl.atomic import write_atomic
-from epictl.errors import EpictlError
+from epictl.errors import EpictlError, reason
+from epictl.rebuild.config import ARTIFACT, RebuildConfig
 
 OBSERVED = ("It", "Ih", "D")  # what the agent sees under imperfect information
 REBUILT = ("E", "Iu", "R")  # what the branches estimate
@@ -54,11 +55,9 @@ def save_artifact(path: Path, net: RebuildNet, config: RebuildConfig, metadata: 
 
 def load_artifact(run_dir: str | Path, n_regions: int, device: torch.device) -> tuple[RebuildNet, str]:
     """The trained network of a rebuild run folder, refused for a city with another region count."""
-    from epictl.runners.checkpoint import load_torch_file, reason, require_keys
-
     path = Path(run_dir).expanduser() / ARTIFACT
     if not path.is_file():
-        raise EpictlError(f"{path}: no rebuild model (run `epictl train agent=rebuild` first)")
+        raise EpictlError(f"{path}: no rebuild model (run `epictl rebuild` first)")
     state = require_keys(load_torch_file(path, "rebuild model"), ("config", "n_regions", "weights"), path,
                          "a rebuild model")
     if state["n_regions"] != n_regions:

@@ -1,6 +1,6 @@
-"""An agent that acts on rebuilt information (KDD'21 §3.2): a frozen, pre-trained rebuild network
-turns each day's observed It, Ih, D into (E, Iu, It, Ih, R, D), and the inner agent sees only that,
-in training as at test time (spec §15.7).
+"""Any agent acting on rebuilt information (KDD'21 §3.2, a run's `rebuild_from=<run folder>`): a frozen,
+pre-trained rebuild network turns each day's observed It, Ih, D into (E, Iu, It, Ih, R, D), and the
+inner agent sees only that, in training as at test time (spec §15.7).
 
 Protocol with the training loop: ``act`` rebuilds the day it is given; ``observe`` rebuilds the next
 day for the transition and keeps it, so the following ``act`` does not advance the GRUs twice.
@@ -11,20 +11,23 @@ from __future__ import annotations
 import numpy as np
 
 from epictl.agents.base import Agent
-from epictl.agents.rebuild_net import AGENT_INPUTS, Rebuilder, load_artifact
+from epictl.agents.registry import make_agent
 from epictl.agents.torch_device import resolve_device
 from epictl.errors import EpictlError
+from epictl.rebuild.network import AGENT_INPUTS, Rebuilder, load_artifact
 from epictl.spaces import ChannelBox
 
 
 class RebuildingAgent(Agent):
-    def __init__(self, inner_class, config, observation_space, action_space, seed: int):
-        device = resolve_device(config.device)
+    """The agent of ``agent_config``, built for the rebuilt inputs, behind the network of ``rebuild_from``."""
+
+    def __init__(self, rebuild_from: str, agent_config, observation_space, action_space, seed: int):
+        device = resolve_device(getattr(agent_config, "device", "auto"))  # the GRUs run beside the agent's networks
         channels = tuple(getattr(observation_space, "channels", ()))
         n_regions = observation_space.shape[0]
-        net, self.fingerprint = load_artifact(config.rebuild, n_regions, device)
+        net, self.fingerprint = load_artifact(rebuild_from, n_regions, device)
         self.rebuilder = Rebuilder(net, channels, device)
-        self.inner = inner_class(config, ChannelBox(n_regions, AGENT_INPUTS), action_space, seed)
+        self.inner = make_agent(agent_config, ChannelBox(n_regions, AGENT_INPUTS), action_space, seed)
         self.trainable = self.inner.trainable
         self.current: np.ndarray | None = None  # the rebuilt day the last act() decided on
         self.pending: np.ndarray | None = None  # the rebuilt next day, already computed by observe()
@@ -54,7 +57,7 @@ class RebuildingAgent(Agent):
 
     def load_state_dict(self, state: dict, source: str) -> None:
         if state.get("fingerprint") != self.fingerprint:
-            raise EpictlError(f"{source}: trained with another rebuild model than agent.rebuild points to now")
+            raise EpictlError(f"{source}: trained with another rebuild model than rebuild_from points to now")
         self.inner.load_state_dict(state["inner"], source)
         self.rebuilder.load_state_dict(state["rebuilder"])
         self.current, self.pending = state["current"], state["pending"]

@@ -1,0 +1,30 @@
+"""What a simulator family declares, in one place beside its env (``envs/<family>_family.py``).
+
+The runners, the config schemas, validation and the report read everything family-specific from
+here, so adding a family never touches them (epictl/sim/README.md lists the steps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+class Metric(NamedTuple):
+    """How one metric of a family's episode report appears in metrics.csv and the tables."""
+
+    column: str  # column name in metrics.csv
+    label: str  # heading in tables and plots, with the paper's unit
+    factor: float  # table value = factor x the env's value (e.g. 1e2 for a share in percent)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # env.family in the yaml
+    config: type  # the env config dataclass: the schema of conf/env/<env>.yaml files of this family
+    build: Callable[[Any, Any, Any], Any]  # (env config, budget, reward) -> the Gymnasium env
+    action: str  # the shape of its actions; agent kinds declare the shapes they produce
+    metrics: dict[str, Metric]  # episode-report key -> table column, label, factor
+    table_metrics: tuple[str, ...]  # the headline columns of its paper tables, in table order
+    example_agents: str  # named when an agent of another family is picked for one of its envs
