@@ -158,7 +158,9 @@ def one_line(exc: BaseException) -> str:
             continue
         listing = line.endswith(":")
         parts.append(line)
-    message = "; ".join(parts).replace(".; ", ": ")
+    # Hydra prefixes the file that failed ("In 'agent/no_medical': ConfigKeyError raised while composing config:").
+    message = "; ".join(parts).replace(" ConfigKeyError raised while composing config:", "").replace(".; ", ": ")
+    message = message.replace(":; ", ": ")
     return message if key in message else f"{key}: {message}"  # OmegaConf names the key on a line of its own
 
 

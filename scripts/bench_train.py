@@ -33,9 +33,18 @@ def main(overrides: list[str]) -> None:
     import pandas as pd
     import torch
 
+    if any(argument.startswith("-") for argument in overrides):  # --help and other flags: it takes overrides only
+        print(__doc__)
+        raise SystemExit(0 if set(overrides) <= {"-h", "--help"} else 2)
     register()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="train", overrides=overrides)
+    except Exception as exc:  # a bad override: one line, as epictl would say it
+        from epictl.app import one_line
+
+        print(f"bench_train.py: error: {one_line(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
     agent_config = OmegaConf.to_object(cfg.agent)
     began = time.perf_counter()
     env = build_env(cfg)

@@ -80,6 +80,7 @@ def test_experiment_picks_city_and_budget():
     (["env.sim.mobility=warp"], "env.sim.mobility='warp'"),
     (["seeds=0"], "seeds=0 must be >= 1"),
     (["env.allocation=fair"], "env.allocation='fair'"),
+    (["env=grid_tiny", "agent=no_medical"], "In 'agent/no_medical': Key 'allocation' not in 'GridEnvConfig'"),
     (["env.disease.Pa=2"], "env.disease.Pa=2.0 must lie in [0, 1]"),
     (["env.city.source=npz", "env.city.path=/no/such/city.npz"], "no such file"),
     (["-m", "env=tiny,beijing", "env.scenario.initial_compartment=Q"], "initial_compartment='Q'"),
