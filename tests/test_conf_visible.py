@@ -75,20 +75,34 @@ MODEL_PARAMS = {"family", "city", "disease", "sim", "scenario"}
 
 @pytest.mark.parametrize("path", METAPOP_ENVS, ids=lambda path: path.stem)
 def test_metapop_env_yaml_writes_every_env_setting(path):
-    keys = written_with_settings(path)
+    keys = written_with_family(path)
     missing = [field.name for field in fields(MetapopEnvConfig) if field.name not in keys | MODEL_PARAMS]
     assert not missing, f"{path.name} (with its defaults chain) leaves {missing} to code"
 
 
-def written_with_settings(path: Path) -> set[str]:
-    """Top-level keys of an env yaml's chain, with the env/settings file it merges in (`settings@_here_: x`)."""
+def family_file(path: Path) -> str | None:
+    """The env/family file an env yaml (or the env it builds on) merges in with `family@_here_: <name>`."""
+    for entry in OmegaConf.load(path).get("defaults", []):
+        if not isinstance(entry, str) and "family@_here_" in entry:
+            return entry["family@_here_"]
+        if isinstance(entry, str) and not entry.endswith(("_schema", "_self_")):
+            return family_file(path.with_name(f"{entry}.yaml"))
+    return None
+
+
+def written_with_family(path: Path) -> set[str]:
+    """Top-level keys of an env yaml's chain, with those of its family file."""
     keys, _ = written(path, lambda path, node: node)
-    for base in [path, *(path.with_name(f"{entry}.yaml") for entry in OmegaConf.load(path).get("defaults", [])
-                         if isinstance(entry, str) and not entry.endswith(("_schema", "_self_")))]:
-        for entry in OmegaConf.load(base).get("defaults", []):
-            if not isinstance(entry, str) and "settings@_here_" in entry:
-                keys |= set(OmegaConf.load(CONF_DIR / "env" / "settings" / f"{entry['settings@_here_']}.yaml"))
-    return keys
+    return keys | set(OmegaConf.load(CONF_DIR / "env" / "family" / f"{family_file(path)}.yaml")) - {"defaults"}
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda path: path.stem)
+def test_every_env_merges_its_family_defaults(path):
+    """The family's default reward (and budget, settings) are written once, in conf/env/family/<family>.yaml."""
+    env = OmegaConf.load(path)
+    schema = next(iter(written(path, lambda path, node: None)[1]))
+    assert family_file(path) == schema.removesuffix("_schema"), f"{path.name}: add `family@_here_: <family>`"
+    assert env.get("family") is None, f"{path.name}: the schema sets env.family"
 
 
 def test_every_metapop_env_is_checked():

@@ -12,6 +12,7 @@ import pytest
 from conftest import random_city
 from epictl.agents.registry import KINDS
 from epictl.envs.registry import FAMILIES
+from epictl.paths import CONF_DIR
 from epictl.sim.contract import DAYS, SHARE, SimState, Simulator
 from epictl.sim.grid.params import GridParams
 from epictl.sim.grid.simulator import GridSimulator
@@ -86,6 +87,7 @@ def test_family_declarations_are_complete():
         assert family.name == name
         assert "family" in {f.name for f in fields(family.config)} and family.config().family == name
         assert family.action in produced, f"no agent kind produces {family.name}'s actions"
+        assert (CONF_DIR / "env" / "family" / f"{name}.yaml").is_file(), f"conf/env/family/{name}.yaml: its defaults"
         columns = [metric.column for metric in family.metrics.values()]
         assert len(set(columns)) == len(columns)
         assert set(family.table_metrics) <= set(columns)

@@ -1,7 +1,9 @@
 """What a simulator family declares, in one place beside its env (``envs/<family>_family.py``).
 
 The runners, the config schemas, validation and the report read everything family-specific from
-here, so adding a family never touches them (epictl/sim/README.md lists the steps).
+here, so adding a family never touches them (epictl/sim/README.md lists the steps). Its config defaults
+(default reward and budget, the env settings its envs share) are yaml: `conf/env/family/<family>.yaml`,
+which every env of the family merges in.
 """
 
 from __future__ import annotations
