@@ -111,10 +111,9 @@ class GridEnv(gym.Env):
         decided = levels[warmup + 1:]
         state = self.state
         seeds = state.infected_day == 0
+        outcome = self.simulator.metrics(state)
         metrics = {
-            "days": float(state.day),
-            "infected": (n - days[-1].susceptible) / n,
-            "deaths": days[-1].dead / n,
+            **{key: outcome[key] for key in ("days", "infected", "deaths")},
             "peak_active": active.max() / n,
             "peak_day": float(active.argmax()),
             "economy_mean": float(np.nanmean(economy)) if len(days) > 1 else 0.0,
