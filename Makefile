@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-smoke test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke golden clean
+.PHONY: install run test test-smoke test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clusters-table2 clusters-table2-smoke clusters-table1 clusters-table1-smoke clusters-latency clusters-latency-smoke clusters-figa1 clusters-figa1-smoke golden clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_metapop.py
 	$(BIN)/python scripts/bench_train.py
 	$(BIN)/python scripts/bench_grid.py
+	$(BIN)/python scripts/bench_clusters.py
 
 # KDD'21 Table 3 (3 experiments x 6 methods, 10 seeds) beside the paper's: outputs/tables/table3.{md,csv}.
 table3: $(STAMP)
@@ -84,6 +85,40 @@ grid-agents: $(STAMP)
 
 grid-agents-smoke: $(STAMP)
 	$(BIN)/python scripts/grid_tables.py agents --smoke
+
+# Peng & Perrault (Hier-PPO) Table 2: (#C, #B) = (20, 40), (20, 400), (40, 80), async and sync, six methods, 5
+# training seeds x 100 episodes, the paper's numbers beside ours: outputs/tables/clusters_table2.{md,csv}. Each seed
+# trains the belief encoder, the generalized DQN and one PPO controller per cell (scripts/clusters_tables.py says how
+# long); the paper's 5e6 DQN steps: `python scripts/clusters_tables.py table2 --paper-budget`.
+clusters-table2: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py table2
+
+clusters-table2-smoke: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py table2 --smoke
+
+# Hier-PPO Table 1: the alpha3-conditioned DQN against DQNs trained at alpha3 = 0.01, 0.03, 0.1, 0.3:
+# outputs/tables/clusters_table1.{md,csv}.
+clusters-table1: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py table1
+
+clusters-table1-smoke: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py table1 --smoke
+
+# Hier-PPO Table A.3: decision latency per global day, Bin-M-QR against Hier-PPO at (10, 20) and (40, 80), side by
+# side in one run: outputs/tables/clusters_latency.{md,csv}.
+clusters-latency: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py latency
+
+clusters-latency-smoke: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py latency --smoke
+
+# Hier-PPO Fig. A.1: testing rate against alpha3 with and without the gradient penalty:
+# outputs/tables/clusters_figa1.{md,csv} and outputs/tables/plots/clusters_figa1.png.
+clusters-figa1: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py figa1
+
+clusters-figa1-smoke: $(STAMP)
+	$(BIN)/python scripts/clusters_tables.py figa1 --smoke
 
 # Rewrite tests/golden/golden.csv (the metrics tests/test_golden.py checks) after an intended change of results.
 golden: $(STAMP)

@@ -19,6 +19,7 @@ from epictl.envs.registry import FAMILIES
 from epictl.rebuild.config import RebuildConfig
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.rewards.ohi2020 import Ohi2020Reward
+from epictl.rewards.peng2026 import ClusterReward
 
 
 @dataclass
@@ -115,3 +116,4 @@ def register() -> None:
     store.store(group="budget", name="daily_schema", node=DailyBudget)
     store.store(group="reward", name="kdd21_schema", node=Kdd21Reward)
     store.store(group="reward", name="ohi2020_schema", node=Ohi2020Reward)
+    store.store(group="reward", name="peng2026_schema", node=ClusterReward)

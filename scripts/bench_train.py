@@ -61,7 +61,7 @@ def main(overrides: list[str]) -> None:
         action = agent.act(observation, explore=True)
         next_observation, reward, terminated, truncated, info = env.step(action)
         t1 = time.perf_counter()
-        agent.observe(observation, info["action"], reward, next_observation, terminated, truncated)
+        agent.observe(observation, info["action"], reward, next_observation, terminated, truncated, info)
         t2 = time.perf_counter()
         simulate.append(t1 - t0)
         update.append(t2 - t1)

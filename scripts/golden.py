@@ -62,6 +62,11 @@ RUNS = (
     Run("grid_released/no_lockdown",
         ("env=grid_released", "agent=no_lockdown", "env.sim.population=500", "env.sim.grid_side=null",
          "env.sim.initial_infectious=4", "seeds=2")),
+    # The cluster family: heuristics on the 4-cluster test problem, and 20 synchronous clusters with same-day results.
+    Run("clusters_tiny/symp_avgrand", ("env=clusters_tiny", "agent=symp_avgrand", "seeds=3")),
+    Run("clusters_tiny/cluster_cdc", ("env=clusters_tiny", "agent=cluster_cdc", "seeds=3")),
+    Run("clusters/sync/cluster_14day",
+        ("env=clusters", "agent=cluster_14day", "env.sim.activation=sync", "env.sim.result_delay_days=0", "seeds=2")),
 )
 
 Values = dict[tuple[str, int, str], int | float]  # (run, seed, metric) -> value

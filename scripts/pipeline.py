@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from rich.markup import escape
 
 REPO = Path(__file__).resolve().parents[1]
 console = Console(highlight=False)
+COMPOSING = threading.Lock()  # Hydra's compose API is one global state: scripts running steps in threads share it
 
 # --smoke settings of the rebuild network (Table 4, Figure 6): small and short, on the test city.
 SMOKE_REBUILD = ["rebuild.hidden=32", "rebuild.layers=2", "rebuild.scale=20", "rebuild.epochs=10",
@@ -35,8 +37,8 @@ def epictl(*args: str) -> None:
     subprocess.run(command, check=True, cwd=REPO)
 
 
-def status(experiment: str, agent: str, step: str, text: str) -> None:
-    console.print(f"[bold cyan]{experiment}[/] {agent:<18} {step:<5} {text}")
+def status(experiment: str | None, agent: str, step: str, text: str) -> None:
+    console.print(f"[bold cyan]{experiment or ''}[/] {agent:<18} {step:<5} {text}")
 
 
 def composed(command: str, overrides: list[str]):
@@ -49,7 +51,7 @@ def composed(command: str, overrides: list[str]):
 
     register()
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="pipeline"):
+        with COMPOSING, initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="pipeline"):
             return compose(config_name=command, overrides=overrides)
     except Exception as exc:  # a bad override: one line, as epictl would say it
         console.print(f"{Path(sys.argv[0]).name}: error: {one_line(exc)}", markup=False)
@@ -75,8 +77,13 @@ def resumable(command: str, experiment: str, what: str, run_dir: Path, overrides
     epictl(command, *overrides, *resume, f"hydra.run.dir={quoted(run_dir)}", "progress=false")
 
 
-def train(experiment: str, agent: str, train_dir: Path, overrides: list[str]) -> None:
-    overrides = [f"experiment={experiment}", f"agent={agent}", *overrides]
+def chosen(experiment: str | None) -> list[str]:
+    """The override picking ``experiment`` (none: the env and budget come from the other overrides)."""
+    return [f"experiment={experiment}"] if experiment else []
+
+
+def train(experiment: str | None, agent: str, train_dir: Path, overrides: list[str]) -> None:
+    overrides = [*chosen(experiment), f"agent={agent}", *overrides]
     target = int(composed("train", overrides).agent.updates)
     resumable("train", experiment, agent, train_dir, overrides, target, logged(train_dir / "train_log.csv", "step"),
               "steps")
@@ -90,7 +97,7 @@ def rebuild(experiment: str, run_dir: Path, overrides: list[str]) -> None:
               "epochs")
 
 
-def evaluate(experiment: str, agent: str, eval_dir: Path, train_dir: Path | None, seeds: range,
+def evaluate(experiment: str | None, agent: str, eval_dir: Path, train_dir: Path | None, seeds: range,
              overrides: list[str]) -> None:
     metrics = eval_dir / "metrics.csv"
     checkpoint = None if train_dir is None else train_dir / "checkpoints" / "last.pt"
@@ -101,7 +108,7 @@ def evaluate(experiment: str, agent: str, eval_dir: Path, train_dir: Path | None
             return status(experiment, agent, "eval", f"[green]skip[/] ({len(seeds)} seeds)")
     status(experiment, agent, "eval", f"[yellow]start[/] ({len(seeds)} seeds)")
     extra = [] if train_dir is None else [f"checkpoint={quoted(train_dir)}"]
-    epictl("eval", f"experiment={experiment}", f"agent={agent}", f"seeds={len(seeds)}", *extra, *overrides,
+    epictl("eval", *chosen(experiment), f"agent={agent}", f"seeds={len(seeds)}", *extra, *overrides,
            f"hydra.run.dir={quoted(eval_dir)}", "progress=false")
 
 

@@ -36,3 +36,14 @@ def tiny_city(tmp_path_factory) -> City:
     node = OmegaConf.load(REPO / "conf" / "env" / "city" / "tiny.yaml")
     node.cache_dir = str(tmp_path_factory.mktemp("city_cache"))
     return load_city(OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(CityConfig), node)))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small networks are fastest on one thread, and two stall on a busy machine (restored afterwards)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -40,17 +40,20 @@ def group_options(group: str) -> list[str]:
 def agent_job(name: str) -> tuple[str, list[str]]:
     """Each agent on an env of its family; a learning agent in `train` (`eval` needs its checkpoint)."""
     agent = agent_config(name)
-    grid = "movement_level" in agent_kind(agent.kind).actions
+    actions = agent_kind(agent.kind).actions
+    env = "grid_tiny" if "movement_level" in actions else "clusters_tiny" if "cluster_tests" in actions else "tiny"
     learns = getattr(agent, "trainable", False)
-    return ("train" if learns else "eval"), [f"agent={name}", "env=grid_tiny" if grid else "env=tiny"]
+    return ("train" if learns else "eval"), [f"agent={name}", f"env={env}"]
 
 
 def every_job() -> list[tuple[str, list[str]]]:
-    # The default agent acts in the city; the grid worlds need one of theirs.
-    jobs = [("eval", [f"env={name}", *(["agent=no_lockdown"] if name.startswith("grid") else [])])
+    # The default agent acts in the city; the grid worlds and the cluster problems need one of theirs.
+    family_agent = {"grid": ["agent=no_lockdown"], "cluster": ["agent=symp_avgrand"]}
+    jobs = [("eval", [f"env={name}", *next((agent for prefix, agent in family_agent.items() if name.startswith(prefix)), [])])
             for name in group_options("env")]
     jobs += [agent_job(name) for name in group_options("agent")]
-    jobs += [("eval", [f"budget={name}", "env=tiny"]) for name in group_options("budget")]
+    jobs += [("eval", [f"budget={name}", *(["env=clusters_tiny", "agent=symp_avgrand"] if name.startswith("tests")
+                                            else ["env=tiny"])]) for name in group_options("budget")]
     jobs += [("eval", [f"reward={name}"]) for name in group_options("reward")]
     jobs += [("train", [f"experiment={name}"]) for name in group_options("experiment")]  # each with its learning agent
     jobs += [("rebuild", [f"rebuild={name}"]) for name in group_options("rebuild")]

@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO
 from test_cli import EPICTL, epictl
 
-# Whole training processes for five learners, twice: with the table pipelines in `make test-smoke`. The fast
+# Whole training processes for seven learners, twice: with the table pipelines in `make test-smoke`. The fast
 # suite keeps the in-process resume tests of tests/test_hrl.py and tests/test_ddqn_lstm.py.
 pytestmark = pytest.mark.smoke
 
@@ -36,6 +36,11 @@ LEARNERS = {
     "dqn_expert": ["agent=dqn_expert", *HRL],
     "ddqn_lstm": ["env=grid_tiny", "agent=ddqn_lstm", "agent.memory=4", "agent.lstm_units=[8,4]", "agent.dense_units=[8]",
                   "agent.batch_size=4", "agent.updates=60", "agent.checkpoint_every=10"],
+    "sl_encoder": ["env=cluster_single", "agent=sl_encoder", "agent.updates=96", "agent.batch_size=2",
+                   "agent.dataset_clusters=4", "agent.train_every=4", "agent.checkpoint_every=10"],
+    "cluster_dqn": ["env=cluster_single", "agent=cluster_dqn", "agent.updates=60", "agent.learning_starts=20",
+                    "agent.batch_size=8", "agent.sl_batch_size=2", "agent.replay_capacity=200", "agent.train_every=1",
+                    "agent.lr_warmup_steps=5", "agent.checkpoint_every=10"],
     # Two gradient steps per epoch (4 trajectories, batches of 2), so Ctrl-C can land mid-epoch.
     "rebuild": [*TINY_CITY, "rebuild.hidden=8", "rebuild.layers=1", "rebuild.scale=20", "rebuild.train_episodes=4",
                 "rebuild.validation_episodes=1", "rebuild.test_episodes=1", "rebuild.batch_size=2", "rebuild.epochs=24",
@@ -75,7 +80,8 @@ class Runs:
 
     def args(self, learner: str) -> list[str]:
         args = [command(learner), *LEARNERS[learner], "progress=false", "plots=false"]
-        return args if "env=grid_tiny" in args else [*args, f"env.city.cache_dir={self.cache}"]
+        city = not any(arg in args for arg in ("env=grid_tiny", "env=cluster_single"))
+        return [*args, f"env.city.cache_dir={self.cache}"] if city else args
 
     def reference(self, learner: str) -> bytes:
         run_dir = self.root / learner / "reference"

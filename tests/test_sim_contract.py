@@ -13,7 +13,9 @@ from conftest import random_city
 from epictl.agents.registry import KINDS
 from epictl.envs.registry import FAMILIES
 from epictl.paths import CONF_DIR
-from epictl.sim.contract import DAYS, SHARE, SimState, Simulator
+from epictl.sim.clusters.params import MAX_MEMBERS, ClusterParams
+from epictl.sim.clusters.simulator import ClusterDay, ClusterSimulator
+from epictl.sim.contract import DAYS, PER_PERSON, SHARE, SimState, Simulator
 from epictl.sim.grid.params import GridParams
 from epictl.sim.grid.simulator import GridSimulator
 from epictl.sim.metapop.params import DiseaseParams, SimOptions
@@ -30,8 +32,14 @@ def grid() -> tuple[GridSimulator, object, Callable[[int], int]]:
     return GridSimulator(GridParams(population=300, density=0.2, initial_infectious=10)), None, lambda day: day % 3
 
 
+def clusters() -> tuple[ClusterSimulator, object, Callable[[int], ClusterDay]]:
+    every = np.ones((3, MAX_MEMBERS), np.int8)  # off-member and off-day entries are ignored by the kernel
+    return ClusterSimulator(ClusterParams(n_clusters=3, max_start_offset=2)), None, \
+        lambda day: ClusterDay(every * (day % 2), every * (day % 3 == 0))
+
+
 # family -> (simulator, its initial condition, the day action of day t)
-SIMULATORS = {"metapop": metapop, "grid": grid}
+SIMULATORS = {"metapop": metapop, "grid": grid, "clusters": clusters}
 
 
 @pytest.fixture(params=sorted(SIMULATORS))
@@ -62,7 +70,7 @@ def test_simulator_implements_the_contract(family_simulator):
     assert isinstance(observation, np.ndarray) and np.all(np.isfinite(observation))
     metrics = simulator.metrics(state)
     assert set(metrics) == set(simulator.metric_units)
-    assert set(simulator.metric_units.values()) <= {SHARE, DAYS}
+    assert set(simulator.metric_units.values()) <= {SHARE, DAYS, PER_PERSON}
     for key, unit in simulator.metric_units.items():
         assert isinstance(metrics[key], float)
         if unit == SHARE:

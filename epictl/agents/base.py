@@ -20,8 +20,9 @@ class Agent:
         raise NotImplementedError
 
     def observe(self, observation, action, reward: float, next_observation, terminated: bool,
-                truncated: bool) -> dict[str, float]:
-        """Learn from one executed transition (store it, update when ready); returns the losses."""
+                truncated: bool, info: dict | None = None) -> dict[str, float]:
+        """Learn from one executed transition (store it, update when ready); returns the losses. ``info`` is the
+        env step's info (e.g. per-person rewards, or training labels an agent must never act on)."""
         return {}
 
     def state_dict(self) -> dict:
@@ -46,3 +47,9 @@ def require_positive(config, *names: str) -> None:
         value = getattr(config, name)
         if not 0.0 < value < math.inf:
             raise EpictlError(f"agent.{name}={value} must be a finite number > 0")
+
+
+def require_device(config) -> None:
+    """agent.device: where torch runs (agents/torch_device.py resolves auto)."""
+    if config.device not in ("auto", "cpu", "cuda"):
+        raise EpictlError(f"agent.device={config.device!r}; choose auto, cpu or cuda")

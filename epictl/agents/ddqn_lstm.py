@@ -113,7 +113,8 @@ class DdqnLstmAgent(Agent):
         return int(q.argmax(dim=1).item())
 
     # -- learning -------------------------------------------------------------------------------
-    def observe(self, observation, action, reward, next_observation, terminated, truncated) -> dict[str, float]:
+    def observe(self, observation, action, reward, next_observation, terminated, truncated,
+                info: dict | None = None) -> dict[str, float]:
         """Store the transition (done only when the epidemic ended), one gradient step, schedules."""
         if self.current is None:
             raise EpictlError("observe() needs the act() that chose the action first")

@@ -8,7 +8,7 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from epictl.agents.base import require_at_least, require_positive
+from epictl.agents.base import require_at_least, require_device, require_positive
 from epictl.errors import EpictlError
 
 TARGETS = ("double", "dqn")
@@ -71,6 +71,5 @@ class DdqnLstmConfig:
             raise EpictlError("agent: discount and dropout in [0, 1) required")
         if self.replay_capacity < self.batch_size:
             raise EpictlError(f"agent.replay_capacity={self.replay_capacity} must be >= agent.batch_size={self.batch_size}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise EpictlError(f"agent.device={self.device!r}; choose auto, cpu or cuda")
+        require_device(self)
         return self

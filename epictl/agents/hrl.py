@@ -82,7 +82,8 @@ class HierarchicalAgent(Agent):
         return {"principle": principles, "factor": factors.astype(np.float32)}
 
     # -- learning -------------------------------------------------------------------------------
-    def observe(self, observation, action, reward, next_observation, terminated, truncated) -> dict[str, float]:
+    def observe(self, observation, action, reward, next_observation, terminated, truncated,
+                info: dict | None = None) -> dict[str, float]:
         """Store the executed transition (done only at the horizon) and take one update once a batch is there."""
         self.replay.add(observation=observation, principle=action["principle"], factor=action["factor"],
                         reward=np.float32(reward), next_observation=next_observation, done=np.float32(terminated))

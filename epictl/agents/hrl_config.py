@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from omegaconf import MISSING
 
-from epictl.agents.base import require_at_least, require_positive
+from epictl.agents.base import require_at_least, require_device, require_positive
 from epictl.errors import EpictlError
 
 
@@ -60,6 +60,5 @@ class HRLAgentConfig:
         for name, scale in self.input_scale.items():
             if not 0.0 < scale < math.inf:
                 raise EpictlError(f"agent.input_scale.{name}={scale} must be a finite number > 0")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise EpictlError(f"agent.device={self.device!r}; choose auto, cpu or cuda")
+        require_device(self)
         return self

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from epictl.agents.base import Agent
 from epictl.agents.baselines import BaselineAgentConfig
+from epictl.agents.cluster_dqn_config import ClusterDqnConfig, SlEncoderConfig
+from epictl.agents.cluster_global_config import HierPpoConfig, QRankingConfig
+from epictl.agents.cluster_rules import ClusterRuleConfig
 from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.lockdown_schedules import LockdownScheduleConfig
@@ -34,6 +37,36 @@ def _hierarchical_agent() -> type[Agent]:
     from epictl.agents.hrl import HierarchicalAgent
 
     return HierarchicalAgent
+
+
+def _cluster_rule() -> type[Agent]:
+    from epictl.agents.cluster_rules import ClusterRule
+
+    return ClusterRule
+
+
+def _sl_encoder() -> type[Agent]:
+    from epictl.agents.sl_encoder import SlEncoderAgent
+
+    return SlEncoderAgent
+
+
+def _cluster_dqn() -> type[Agent]:
+    from epictl.agents.cluster_dqn import ClusterDqnAgent
+
+    return ClusterDqnAgent
+
+
+def _q_ranking() -> type[Agent]:
+    from epictl.agents.q_ranking import QRankingAgent
+
+    return QRankingAgent
+
+
+def _hier_ppo() -> type[Agent]:
+    from epictl.agents.hier_ppo import HierPpoAgent
+
+    return HierPpoAgent
 
 
 def _lockdown_schedule() -> type[Agent]:
@@ -62,6 +95,11 @@ KINDS: dict[str, AgentKind] = {
     "hrl": AgentKind("hrl_schema", HRLAgentConfig, _hierarchical_agent, ("principle_and_factor",)),
     "lockdown_schedule": AgentKind("lockdown_schedule_schema", LockdownScheduleConfig, _lockdown_schedule, ("movement_level",)),
     "ddqn_lstm": AgentKind("ddqn_lstm_schema", DdqnLstmConfig, _ddqn_lstm_agent, ("movement_level",)),
+    "cluster_rule": AgentKind("cluster_rule_schema", ClusterRuleConfig, _cluster_rule, ("cluster_tests",)),
+    "sl_encoder": AgentKind("sl_encoder_schema", SlEncoderConfig, _sl_encoder, ("cluster_tests",)),
+    "cluster_dqn": AgentKind("cluster_dqn_schema", ClusterDqnConfig, _cluster_dqn, ("cluster_tests",)),
+    "q_ranking": AgentKind("q_ranking_schema", QRankingConfig, _q_ranking, ("cluster_tests",)),
+    "hier_ppo": AgentKind("hier_ppo_schema", HierPpoConfig, _hier_ppo, ("cluster_tests",)),
 }
 
 

@@ -46,8 +46,8 @@ def build(config: GridEnvConfig, budget: DailyBudget, reward: Ohi2020Reward):
     config.validate()
     if not isinstance(reward, Ohi2020Reward):
         raise EpictlError(f"env {config.name} needs reward=ohi2020 (paper eq. 1), got reward={getattr(reward, 'name', reward)}")
-    if getattr(budget, "beds", 0) or getattr(budget, "masks_per_day", 0):
-        raise EpictlError(f"env {config.name} allocates no beds or masks; use budget=none")
+    if getattr(budget, "beds", 0) or getattr(budget, "masks_per_day", 0) or getattr(budget, "tests_per_day", 0):
+        raise EpictlError(f"env {config.name} allocates no beds, masks or tests; use budget=none")
     share = None if config.train_initial_share is None else [float(bound) for bound in config.train_initial_share]
     return GridEnv(config.sim, reward, share)
 

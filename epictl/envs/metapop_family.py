@@ -112,6 +112,8 @@ def build(config: MetapopEnvConfig, budget: DailyBudget, reward: Kdd21Reward):
         raise EpictlError(f"env {config.name} needs reward=kdd21 (KDD'21 eq. 3), got reward={getattr(reward, 'name', reward)}")
     if not isinstance(budget, DailyBudget):
         raise EpictlError(f"env {config.name} needs a daily bed and mask budget (conf/budget/), got {budget!r}")
+    if budget.tests_per_day:
+        raise EpictlError(f"env {config.name} runs no tests; set budget.tests_per_day=0 or pick a city budget")
     city = load_city(config.city)
     simulator = MetapopSimulator(city, config.disease, config.sim)
     order = cached_flow_path_order(city, Path(config.city.cache_dir).expanduser()) if config.reorder == "flow_path" else None

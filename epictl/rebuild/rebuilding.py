@@ -45,11 +45,12 @@ class RebuildingAgent(Agent):
             self.current = self.rebuilder.step(observation)
         return self.inner.act(self.current, explore=explore)
 
-    def observe(self, observation, action, reward, next_observation, terminated, truncated) -> dict[str, float]:
+    def observe(self, observation, action, reward, next_observation, terminated, truncated,
+                info: dict | None = None) -> dict[str, float]:
         if self.current is None:
             raise EpictlError("observe() before act(): the rebuilt state of this day is unknown")
         self.pending = self.rebuilder.step(next_observation)
-        return self.inner.observe(self.current, action, reward, self.pending, terminated, truncated)
+        return self.inner.observe(self.current, action, reward, self.pending, terminated, truncated, info)
 
     def state_dict(self) -> dict:
         return {"inner": self.inner.state_dict(), "rebuilder": self.rebuilder.state_dict(),

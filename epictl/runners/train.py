@@ -55,7 +55,8 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
                     progress["episode_return"] = 0.0
                 action = agent.act(observation, explore=True)
                 next_observation, reward, terminated, truncated, info = env.step(action)
-                losses = agent.observe(observation, info["action"], reward, next_observation, terminated, truncated)
+                losses = agent.observe(observation, info["action"], reward, next_observation, terminated, truncated,
+                                       info)
                 progress["step"] += 1
                 progress["episode_return"] += reward
                 record = {"step": progress["step"], "episode": progress["episode"], "reward": reward, **losses,

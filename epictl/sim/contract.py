@@ -19,6 +19,7 @@ ActionT = TypeVar("ActionT", contravariant=True)
 # Units a metric may be declared in: a share of the family's population denominator, or a count of days.
 SHARE = "share of the population"
 DAYS = "days"
+PER_PERSON = "person-days per person"  # a count summed over days, divided by the population (e.g. S1/N)
 
 
 @runtime_checkable
@@ -37,7 +38,7 @@ class SimState(Protocol):
 class Simulator(Protocol[StateT, ActionT]):
     """One family's model. ``params`` is its validated params dataclass.
 
-    ``metric_units`` declares every key ``metrics`` returns and its unit (``SHARE`` or ``DAYS``).
+    ``metric_units`` declares every key ``metrics`` returns and its unit (``SHARE``, ``DAYS`` or ``PER_PERSON``).
     """
 
     params: Any
