@@ -189,6 +189,12 @@ def test_penalty_slope_is_the_derivative_of_delta_q_in_alpha3():
         up, down = (agent.policy.delta_q(observation, 0.04 + sign * h)[0][m] for sign in (1, -1))
         finite = (up - down) / (2 * h)
         np.testing.assert_allclose(slope[0][m].detach().numpy(), scale * finite, rtol=1e-2, atol=1e-3)
+    agent.config.penalty_input, agent.config.penalty_output = "alpha3", "q_test"  # the slope of Q_test alone
+    _, slope = agent.q_and_slope(history, day, members, beliefs, torch.tensor([0.04]))
+    up, down = (agent.q_and_slope(history, day, members, beliefs, torch.tensor([0.04 + sign * h]))[0][0, :, 1][m]
+                for sign in (1, -1))
+    np.testing.assert_allclose(slope[0][m].detach().numpy(), ((up - down) / (2 * h)).detach().numpy(),
+                               rtol=1e-2, atol=1e-3)
 
 
 def violations(agent, probes: list[dict]) -> float:

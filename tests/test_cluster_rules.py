@@ -118,6 +118,7 @@ def test_never_and_always_bracket_the_costs(tmp_path):
     (["agent=symp_avgrand", "env.sim.activation=later"], "env.sim.activation='later'"),
     (["agent=symp_avgrand", "env.alpha3_train_range=[0.5,0.1]"], "env.alpha3_train_range=[0.5, 0.1]"),
     (["agent=symp_avgrand", "env.sim.bogus=1"], "Key 'bogus' not in 'ClusterParams'"),
+    (["agent=symp_avgrand", "env.return_normalization=per_week"], "env.return_normalization='per_week'"),
     (["agent=expert_seriousness"], "cannot act in env 'clusters_tiny'"),
 ])
 def test_bad_cluster_input_is_one_line_and_exit_code_2(capsys, tmp_path, overrides, message):

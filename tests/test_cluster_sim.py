@@ -198,3 +198,12 @@ def test_kernel_matches_the_numpy_reference():
             np.testing.assert_array_equal(fast.person_cost, slow.person_cost)
         for name in ("history", "tested", "result", "totals"):
             np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+
+
+def test_per_person_day_return_divides_by_the_decision_days():
+    per_cluster, per_day = env(), ClustersEnv(ClusterParams(n_clusters=6, max_start_offset=5), ClusterReward(), 12,
+                                              None, "per_person_day")
+    play(per_cluster, 4, random_tests(12))
+    play(per_day, 4, random_tests(12))
+    assert per_day.episode_report().metrics["return"] == pytest.approx(
+        per_cluster.episode_report().metrics["return"] / 24)

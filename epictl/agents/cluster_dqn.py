@@ -185,8 +185,9 @@ class ClusterDqnAgent(Agent):
         return c.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
     def q_and_slope(self, history, day, members, beliefs, alpha3) -> tuple[torch.Tensor, torch.Tensor]:
-        """Online Q [B, M, 2] and d dQ / d alpha3 [B, M] (d / d log alpha3 with penalty_input log_alpha3;
-        zeros without the penalty) by forward-mode autodiff: one pass gives both."""
+        """Online Q [B, M, 2] and d dQ / d alpha3 [B, M] (of Q_test alone with penalty_output q_test; d / d log
+        alpha3 with penalty_input log_alpha3; zeros without the penalty) by forward-mode autodiff: one pass gives
+        both."""
         def q_values(a3: torch.Tensor) -> torch.Tensor:
             return self.online(tokens(history, day, members, beliefs, a3), members)
 
@@ -197,7 +198,8 @@ class ClusterDqnAgent(Agent):
         direction = torch.ones_like(alpha3) if c.penalty_input == "alpha3" else alpha3  # d/dlog a = a d/da
         with sdpa_kernel(SDPBackend.MATH):  # the fused attention kernels have no forward-mode derivative
             q, q_tangent = torch.func.jvp(q_values, (alpha3,), (direction,))
-        return q, q_tangent[..., TEST] - q_tangent[..., NONE]
+        slope = q_tangent[..., TEST]
+        return q, slope - q_tangent[..., NONE] if c.penalty_output == "delta_q" else slope
 
     def update(self) -> dict[str, float]:
         c, device = self.config, self.device

@@ -14,6 +14,7 @@ from epictl.agents.base import require_at_least, require_device, require_positiv
 from epictl.errors import EpictlError
 
 PENALTY_INPUTS = ("alpha3", "log_alpha3")
+PENALTY_OUTPUTS = ("delta_q", "q_test")
 
 
 def check_device(config) -> None:
@@ -84,6 +85,7 @@ class ClusterDqnConfig:
     gradient_penalty: float = MISSING  # lambda_grad; 0 trains without the cost-sensitivity regularizer
     gradient_target: float = MISSING  # g_target: d(dQ)/d(alpha3) above it is penalized
     penalty_input: str = MISSING  # alpha3 | log_alpha3: what the derivative is taken with respect to
+    penalty_output: str = MISSING  # delta_q | q_test: whose slope is penalized
     sl_weight: float = MISSING  # lambda_SL; 0 freezes the encoder
     sl_batch_size: int = MISSING  # replayed clusters per gradient step whose histories train the encoder
     encoder_from: Optional[str] = MISSING  # run folder of an sl_encoder (or cluster_dqn) run: start from its encoder
@@ -118,6 +120,8 @@ class ClusterDqnConfig:
             raise EpictlError(f"agent.gradient_target={self.gradient_target} must be finite")
         if self.penalty_input not in PENALTY_INPUTS:
             raise EpictlError(f"agent.penalty_input={self.penalty_input!r}; choose one of {', '.join(PENALTY_INPUTS)}")
+        if self.penalty_output not in PENALTY_OUTPUTS:
+            raise EpictlError(f"agent.penalty_output={self.penalty_output!r}; choose one of {', '.join(PENALTY_OUTPUTS)}")
         if self.sl_batch_size > self.batch_size:
             raise EpictlError(f"agent.sl_batch_size={self.sl_batch_size} must be <= agent.batch_size={self.batch_size}")
         if self.replay_capacity < self.batch_size:

@@ -34,11 +34,12 @@ class ClustersEnv(gym.Env):
     family = "clusters"
 
     def __init__(self, params: ClusterParams, reward: ClusterReward, tests_per_day: int,
-                 alpha3_train_range: list[float] | None = None):
+                 alpha3_train_range: list[float] | None = None, return_normalization: str = "per_cluster"):
         self.simulator = ClusterSimulator(params)
         self.params, self.reward_fn = self.simulator.params, reward.validate()
         self.budget = int(tests_per_day)  # 0: no budget
         self.alpha3_train_range = alpha3_train_range  # [low, high]: alpha3 ~ LogUniform per training episode
+        self.return_normalization = return_normalization  # per_cluster [spec R] | per_person_day
         k, m, d = params.n_clusters, MAX_MEMBERS, params.horizon_days
         flags = gym.spaces.Box(0, 1, (k, m), np.int8)
         self.observation_space = gym.spaces.Dict({
@@ -115,10 +116,13 @@ class ClustersEnv(gym.Env):
 
     # -- episode outcome and snapshots ---------------------------------------------------------
     def episode_report(self) -> EpisodeReport:
-        """The Table 2 return (per cluster, summed over its decision days, then averaged) and the cost shares."""
+        """The Table 2 return (per cluster, summed over its decision days, then averaged; per person-day: also
+        divided by the decision days) and the cost shares."""
         state, alpha2 = self.state, self.reward_fn.alpha2
         s1, s2, s3 = state.totals.T
         returns = -(s1 + alpha2 * s2 + self.alpha3 * s3) / state.size
+        if self.return_normalization == "per_person_day":
+            returns = returns / self.params.decision_days
         outcome = self.simulator.metrics(state)
         decision_days = max(len(self.records), 1)
         metrics = {

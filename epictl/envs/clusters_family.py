@@ -16,6 +16,8 @@ from epictl.errors import EpictlError
 from epictl.rewards.peng2026 import ClusterReward
 from epictl.sim.clusters.params import ClusterParams
 
+NORMALIZATIONS = ("per_cluster", "per_person_day")
+
 
 @dataclass
 class ClusterEnvConfig:
@@ -27,6 +29,8 @@ class ClusterEnvConfig:
     # Training episodes draw alpha3 ~ LogUniform[low, high] (the local DQN, spec §7.2 [R]); it must cover
     # m * alpha3_true for every multiplier m in [1, m_max]. None: always reward.alpha3.
     alpha3_train_range: Optional[list[float]] = None
+    # The reported return: per cluster, summed over its decision days [spec R] | per_person_day: that sum / days
+    return_normalization: str = "per_cluster"
 
     def validate(self) -> "ClusterEnvConfig":
         if self.family != "clusters":
@@ -35,6 +39,9 @@ class ClusterEnvConfig:
         if share is not None and (len(share) != 2 or not all(math.isfinite(x) for x in share)
                                   or not 0.0 < share[0] <= share[1]):
             raise EpictlError(f"env.alpha3_train_range={list(share)} needs [low, high] with 0 < low <= high")
+        if self.return_normalization not in NORMALIZATIONS:
+            raise EpictlError(f"env.return_normalization={self.return_normalization!r}; choose one of "
+                              f"{', '.join(NORMALIZATIONS)}")
         self.sim.validate()
         return self
 
@@ -53,7 +60,7 @@ def build(config: ClusterEnvConfig, budget: DailyBudget, reward: ClusterReward):
         raise EpictlError(f"env {config.name}: {config.sim.n_clusters} clusters share a daily test budget; set "
                           "budget.tests_per_day >= 1 (e.g. budget=tests)")
     range_ = None if config.alpha3_train_range is None else [float(x) for x in config.alpha3_train_range]
-    return ClustersEnv(config.sim, reward.validate(), tests, range_)
+    return ClustersEnv(config.sim, reward.validate(), tests, range_, config.return_normalization)
 
 
 FAMILY = Family(
