@@ -390,3 +390,16 @@ def test_a_checkpoint_mid_episode_continues_as_the_uninterrupted_run():
     resumed.load_state_dict(checkpoint["agent"], "test")
     env.restore(checkpoint["env"])
     assert train_steps(resumed, env, checkpoint["run"], 30) == uninterrupted
+
+
+def test_a_longer_decision_window_than_the_replay_holds_is_one_line(tmp_path, capsys):
+    from epictl.cli import main
+
+    code = None
+    try:
+        code = main(["train", "env=cluster_single", "agent=cluster_dqn", "env.sim.last_decision_day=28",
+                     "agent.updates=30", "progress=false", f"hydra.run.dir={tmp_path / 'run'}"])
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("epictl: error:") and "\n" not in err and "decides on 24 days" in err

@@ -144,6 +144,9 @@ class ClusterDqnAgent(Agent):
         steps after `learning_starts`."""
         if self.beliefs is None:
             raise EpictlError("observe() needs the act() that chose the action first")
+        if len(self.episode["day"]) == DECISION_DAYS:  # the replay holds a cluster's days 3..26 [spec §2.1]
+            raise EpictlError(f"agent {self.config.name}: a cluster decides on {DECISION_DAYS} days (local days "
+                              "3..26); this env's clusters decide on more (env.sim.first_decision_day/last_decision_day)")
         self.episode["day"].append(int(observation["day"][0]))
         self.episode["belief"].append(self.beliefs[0].astype(np.float16))
         self.episode["test"].append(np.asarray(action["test"][0], np.int8))
