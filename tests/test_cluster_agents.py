@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fuzz_harness import assert_clean_rejection, run_cli
 from test_cli import epictl
 
 from configs import agent_config
@@ -392,14 +393,7 @@ def test_a_checkpoint_mid_episode_continues_as_the_uninterrupted_run():
     assert train_steps(resumed, env, checkpoint["run"], 30) == uninterrupted
 
 
-def test_a_longer_decision_window_than_the_replay_holds_is_one_line(tmp_path, capsys):
-    from epictl.cli import main
-
-    code = None
-    try:
-        code = main(["train", "env=cluster_single", "agent=cluster_dqn", "env.sim.last_decision_day=28",
-                     "agent.updates=30", "progress=false", f"hydra.run.dir={tmp_path / 'run'}"])
-    except SystemExit as stop:
-        code = stop.code
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and err.startswith("epictl: error:") and "\n" not in err and "decides on 24 days" in err
+def test_a_longer_decision_window_than_the_replay_holds_is_one_line(tmp_path):
+    result = run_cli("train", "env=cluster_single", "agent=cluster_dqn", "env.sim.last_decision_day=28",
+                     "agent.updates=30", "progress=false", f"hydra.run.dir={tmp_path / 'run'}")
+    assert_clean_rejection(result, "decides on 24 days")
