@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-smoke test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clusters-table2 clusters-table2-smoke clusters-table1 clusters-table1-smoke clusters-latency clusters-latency-smoke clusters-figa1 clusters-figa1-smoke golden clean
+.PHONY: install run test test-smoke test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clusters-table2 clusters-table2-smoke clusters-table1 clusters-table1-smoke clusters-latency clusters-latency-smoke clusters-figa1 clusters-figa1-smoke papw-table papw-table-smoke golden clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_train.py
 	$(BIN)/python scripts/bench_grid.py
 	$(BIN)/python scripts/bench_clusters.py
+	$(BIN)/python scripts/bench_contacts.py
 
 # KDD'21 Table 3 (3 experiments x 6 methods, 10 seeds) beside the paper's: outputs/tables/table3.{md,csv}.
 table3: $(STAMP)
@@ -119,6 +120,15 @@ clusters-figa1: $(STAMP)
 
 clusters-figa1-smoke: $(STAMP)
 	$(BIN)/python scripts/clusters_tables.py figa1 --smoke
+
+# IDRLECA (Feng et al. 2021) in the PAPW 2020 city: every policy in every scenario (conf/env/papw*.yaml), 10
+# evaluation seeds, the paper's stated claims checked: outputs/tables/papw_table.{md,csv}, with the probability-
+# threshold sweep in papw_threshold_sweep.{md,csv}; the paper's 200,000 training steps: `--paper-budget`.
+papw-table: $(STAMP)
+	$(BIN)/python scripts/papw_tables.py
+
+papw-table-smoke: $(STAMP)
+	$(BIN)/python scripts/papw_tables.py --smoke
 
 # Rewrite tests/golden/golden.csv (the metrics tests/test_golden.py checks) after an intended change of results.
 golden: $(STAMP)

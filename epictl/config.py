@@ -17,6 +17,7 @@ from epictl.budgets.daily import DailyBudget
 from epictl.calibration.parameters import FitParameters
 from epictl.envs.registry import FAMILIES
 from epictl.rebuild.config import RebuildConfig
+from epictl.rewards.feng2021 import ContactReward
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.rewards.ohi2020 import Ohi2020Reward
 from epictl.rewards.peng2026 import ClusterReward
@@ -117,3 +118,4 @@ def register() -> None:
     store.store(group="reward", name="kdd21_schema", node=Kdd21Reward)
     store.store(group="reward", name="ohi2020_schema", node=Ohi2020Reward)
     store.store(group="reward", name="peng2026_schema", node=ClusterReward)
+    store.store(group="reward", name="feng2021_schema", node=ContactReward)

@@ -25,18 +25,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf
-from pipeline import REPO, composed, console, evaluate, quoted, reporting_failures, train
-from rich.markup import escape
+from pipeline import REPO, composed, console, evaluate, in_parallel, quoted, reporting_failures, train, write_table
 
 from epictl.paths import CONF_DIR
 from epictl.report import clusters as report
-from epictl.report.files import write_csv, write_text
 
 CELLS = CONF_DIR / "experiment" / "clusters_table2"
 SINGLE = ["env=cluster_single"]
@@ -83,20 +79,6 @@ def metrics_of(folder: Path, **tags) -> pd.DataFrame:
     return pd.read_csv(folder / "metrics.csv").assign(**tags)
 
 
-def in_parallel(jobs: list[Callable[[], None]], workers: int) -> None:
-    """Run independent pipeline steps (each an `epictl` subprocess) ``workers`` at a time; the first failure stops
-    the rest from starting and is raised."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(job) for job in jobs]
-        try:
-            for future in futures:
-                future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-
 def table2(args) -> None:
     cells = sorted(path.stem for path in CELLS.glob("*.yaml"))
     if args.smoke:
@@ -132,7 +114,7 @@ def table2(args) -> None:
              f"(the paper: 5 x 100); Symp-AvgRand learns nothing and is evaluated once (s.e. over episodes).",
              *args.budget_notes]
     long, text = report.table2(pd.concat(frames, ignore_index=True), report.load_paper(), notes)
-    write_outputs(args, long, text)
+    write_table(args.output_dir, args.name, long, text)
 
 
 def table1(args) -> None:
@@ -153,7 +135,7 @@ def table1(args) -> None:
              "The fixed-cost DQNs train with alpha3_train_range=[alpha3, alpha3] and the same budget and encoder.",
              *args.budget_notes]
     long, text = report.table1(pd.concat(frames, ignore_index=True), notes)
-    write_outputs(args, long, text)
+    write_table(args.output_dir, args.name, long, text)
 
 
 def figa1(args) -> None:
@@ -185,7 +167,7 @@ def figa1(args) -> None:
         lines.append(f"| {alpha3:g} | " + " | ".join(f"{v:.4f}" for v in row.values) + " |")
     lines += ["", "Rises of the mean testing rate from one alpha3 to the next (the paper's claim with the penalty: "
               "none):", ""] + [f"- {v}: {r} of {s}" for v, s, r in violations.itertuples(index=False)]
-    write_outputs(args, frame, "\n".join(lines) + "\n")
+    write_table(args.output_dir, args.name, frame, "\n".join(lines) + "\n")
     report.testing_rate_figure(frame, args.output_dir / "plots" / f"{args.name}.png")
 
 
@@ -233,14 +215,7 @@ def latency(args) -> None:
     notes = [f"{len(args.episodes)} episodes per cell and method on this machine, alternating; torch threads as in "
              "conf/agent/*.yaml (1). The paper's hardware is not stated in the text we have."]
     long, text = report.latency_table(pd.DataFrame(rows), report.load_paper(), notes)
-    write_outputs(args, long, text)
-
-
-def write_outputs(args, long: pd.DataFrame, text: str) -> None:
-    write_csv(args.output_dir / f"{args.name}.csv", long)
-    write_text(args.output_dir / f"{args.name}.md", text)
-    print(text)
-    console.print(f"[bold]wrote[/] {escape(str(args.output_dir / args.name))}.md and .csv")
+    write_table(args.output_dir, args.name, long, text)
 
 
 TARGETS = {"table2": table2, "table1": table1, "latency": latency, "figa1": figa1}

@@ -67,6 +67,11 @@ RUNS = (
     Run("clusters_tiny/cluster_cdc", ("env=clusters_tiny", "agent=cluster_cdc", "seeds=3")),
     Run("clusters/sync/cluster_14day",
         ("env=clusters", "agent=cluster_14day", "env.sim.activation=sync", "env.sim.result_delay_days=0", "seeds=2")),
+    # The contact-tracing city: the rules on the 1,000-person test city, and the round-1 preset's sample run.
+    Run("papw_tiny/none", ("env=papw_tiny", "agent=none", "seeds=3")),
+    Run("papw_tiny/trace_contacts", ("env=papw_tiny", "agent=trace_contacts", "seeds=3")),
+    Run("papw_tiny/prob_threshold", ("env=papw_tiny", "agent=prob_threshold", "seeds=2")),
+    Run("papw_round1/none", ("env=papw_round1", "agent=none", "seeds=2")),
 )
 
 Values = dict[tuple[str, int, str], int | float]  # (run, seed, metric) -> value

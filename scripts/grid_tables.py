@@ -36,11 +36,9 @@ from pathlib import Path
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
-from pipeline import REPO, composed, console, evaluate, quoted, reporting_failures, train
-from rich.markup import escape
+from pipeline import REPO, composed, console, evaluate, quoted, reporting_failures, train, write_table
 
 from epictl.paths import CONF_DIR
-from epictl.report.files import write_csv, write_text
 from epictl.report.grid_agents import active_figure, agents_table, load_paper
 from epictl.report.grid_density import density_figure, density_table, mean_curves, ode_summary
 from epictl.sim.grid.ode import SeirdOde
@@ -129,7 +127,7 @@ def density(args, seeds: range, common: list[str]) -> None:
                                f"{population:,} people, {cases} infectious at the start, seeds "
                                f"{seeds.start}-{seeds.stop - 1}; ODE: beta 0.12, alpha 1, gamma 1/27, mu 0.009",
                                load_paper())
-    write_outputs(args, long, text)
+    write_table(args.output_dir, args.name, long, text)
     density_figure(means, ode, population, args.output_dir / "plots" / f"{args.name.replace('density', 'ode')}.png")
 
 
@@ -159,16 +157,9 @@ def agents(args, seeds: range, common: list[str]) -> None:
              f"{step_decay(updates):,.0f}, ending at {paper_final_epsilon():.2f} like the paper's after 7,000 episodes."]
     long, text = agents_table(metrics, load_paper(), "Memory agents and lockdown schedules (Ohi et al. 2020, "
                               "Table 2, Figs. 16-22)", notes)
-    write_outputs(args, long, text)
+    write_table(args.output_dir, args.name, long, text)
     active_figure(curves, population, args.output_dir / "plots" / f"{args.name}.png",
                   "Active cases by policy (paper Fig. 22)")
-
-
-def write_outputs(args, long: pd.DataFrame, text: str) -> None:
-    write_csv(args.output_dir / f"{args.name}.csv", long)
-    write_text(args.output_dir / f"{args.name}.md", text)
-    print(text)
-    console.print(f"[bold]wrote[/] {escape(str(args.output_dir / args.name))}.md and .csv")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -120,3 +121,27 @@ def reporting_failures(pipeline: Callable[[], None]) -> int:
         console.print(f"[red]failed[/] (exit {exc.returncode}): {escape(shlex.join(map(str, exc.cmd)))}", soft_wrap=True)
         return exc.returncode
     return 0
+
+
+def in_parallel(jobs: list[Callable[[], None]], workers: int) -> None:
+    """Run independent pipeline steps (each an `epictl` subprocess) ``workers`` at a time; the first failure stops
+    the rest from starting and is raised."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(job) for job in jobs]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def write_table(output_dir: Path, name: str, long: pd.DataFrame, text: str) -> None:
+    """A table script's result: the long table as ``<name>.csv``, the markdown as ``<name>.md``, printed too."""
+    from epictl.report.files import write_csv, write_text
+
+    write_csv(output_dir / f"{name}.csv", long)
+    write_text(output_dir / f"{name}.md", text)
+    print(text)
+    console.print(f"[bold]wrote[/] {escape(str(output_dir / name))}.md and .csv")

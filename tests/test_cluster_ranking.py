@@ -12,7 +12,8 @@ from test_cli import epictl
 from configs import agent_config
 from epictl.agents.cluster_dqn import ClusterDqnAgent
 from epictl.agents.cluster_ranking import alpha3_active, bisect_multiplier, demand, global_observation, rank_tests
-from epictl.agents.hier_ppo import GlobalEncoder, HierPpoAgent, RunningMeanStd, gae, squash
+from epictl.agents.advantages import gae
+from epictl.agents.hier_ppo import GlobalEncoder, HierPpoAgent, RunningMeanStd, squash
 from epictl.agents.q_ranking import QRankingAgent
 from epictl.agents.registry import make_agent
 from epictl.agents.torch_files import save_checkpoint

@@ -66,6 +66,7 @@ def toy_city(path) -> None:
     save_npz(City("toy", np.full(m, 5000, np.int64), low_high, low_high, mobility_from_dense(dense, "toy")), path)
 
 
+@pytest.mark.smoke  # a learning run (about 20 s): `make test-smoke`
 def test_training_beats_random_on_a_toy_city_where_the_best_principle_is_known(tmp_path):
     toy_city(tmp_path / "toy.npz")
     common = ["env=tiny", "env.city.source=npz", f"env.city.path={tmp_path / 'toy.npz'}",
@@ -82,6 +83,7 @@ def test_training_beats_random_on_a_toy_city_where_the_best_principle_is_known(t
     assert returns["dqn_greedy"] > returns["random"] + 1.0, returns
 
 
+@pytest.mark.smoke  # three training runs (about 30 s): `make test-smoke`, beside tests/test_resume_exact.py
 def test_resume_continues_the_step_counter_and_reproduces_the_run(tmp_path):
     common = ["env=tiny", "progress=false", "agent.checkpoint_every=5", "env.scenario.controlled_days=8"]
     assert epictl("train", *common, "agent.updates=20", f"hydra.run.dir={tmp_path / 'whole'}").returncode == 0

@@ -41,6 +41,8 @@ LEARNERS = {
     "cluster_dqn": ["env=cluster_single", "agent=cluster_dqn", "agent.updates=60", "agent.learning_starts=20",
                     "agent.batch_size=8", "agent.sl_batch_size=2", "agent.replay_capacity=200", "agent.train_every=1",
                     "agent.lr_warmup_steps=5", "agent.checkpoint_every=10"],
+    "idrleca": ["env=papw_tiny", "agent=idrleca", "agent.updates=48", "agent.rollout=8", "agent.minibatch=4",
+                "agent.checkpoint_every=5"],
     # Two gradient steps per epoch (4 trajectories, batches of 2), so Ctrl-C can land mid-epoch.
     "rebuild": [*TINY_CITY, "rebuild.hidden=8", "rebuild.layers=1", "rebuild.scale=20", "rebuild.train_episodes=4",
                 "rebuild.validation_episodes=1", "rebuild.test_episodes=1", "rebuild.batch_size=2", "rebuild.epochs=24",
@@ -80,7 +82,7 @@ class Runs:
 
     def args(self, learner: str) -> list[str]:
         args = [command(learner), *LEARNERS[learner], "progress=false", "plots=false"]
-        city = not any(arg in args for arg in ("env=grid_tiny", "env=cluster_single"))
+        city = not any(arg in args for arg in ("env=grid_tiny", "env=cluster_single", "env=papw_tiny"))
         return [*args, f"env.city.cache_dir={self.cache}"] if city else args
 
     def reference(self, learner: str) -> bytes:

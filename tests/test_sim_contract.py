@@ -15,6 +15,8 @@ from epictl.envs.registry import FAMILIES
 from epictl.paths import CONF_DIR
 from epictl.sim.clusters.params import MAX_MEMBERS, ClusterParams
 from epictl.sim.clusters.simulator import ClusterDay, ClusterSimulator
+from epictl.sim.contacts.params import ContactParams
+from epictl.sim.contacts.simulator import ContactDay, ContactSimulator
 from epictl.sim.contract import DAYS, PER_PERSON, SHARE, SimState, Simulator
 from epictl.sim.grid.params import GridParams
 from epictl.sim.grid.simulator import GridSimulator
@@ -38,8 +40,15 @@ def clusters() -> tuple[ClusterSimulator, object, Callable[[int], ClusterDay]]:
         lambda day: ClusterDay(every * (day % 2), every * (day % 3 == 0))
 
 
+def contacts() -> tuple[ContactSimulator, object, Callable[[int], ContactDay]]:
+    people = 300
+    confine_some = (np.arange(people) % 7 == 0).astype(np.int8)  # a tenth confined, renewed every other day
+    return ContactSimulator(ContactParams(n_people=people, days=12)), None, \
+        lambda day: ContactDay(confine_some * (day % 2), np.full(people, 2, np.int16))
+
+
 # family -> (simulator, its initial condition, the day action of day t)
-SIMULATORS = {"metapop": metapop, "grid": grid, "clusters": clusters}
+SIMULATORS = {"metapop": metapop, "grid": grid, "clusters": clusters, "contacts": contacts}
 
 
 @pytest.fixture(params=sorted(SIMULATORS))

@@ -19,6 +19,10 @@ class Agent:
     def act(self, observation, explore: bool = False) -> Any:
         raise NotImplementedError
 
+    def training_options(self) -> dict:
+        """Settings a training episode asks of its env at reset (e.g. IDRLECA's extreme-experience stop)."""
+        return {}
+
     def observe(self, observation, action, reward: float, next_observation, terminated: bool,
                 truncated: bool, info: dict | None = None) -> dict[str, float]:
         """Learn from one executed transition (store it, update when ready); returns the losses. ``info`` is the

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from epictl.agents.advantages import gae
 from epictl.agents.base import Agent
 from epictl.agents.cluster_features import history_shape
 from epictl.agents.cluster_global_config import HierPpoConfig
@@ -112,22 +113,6 @@ def squash(z: float, m_max: float, kind: str) -> float:
     if kind == "sigmoid":
         return 1.0 + (m_max - 1.0) / (1.0 + math.exp(-min(max(z, -60.0), 60.0)))
     return min(1.0 + math.exp(min(z, 60.0)), m_max)
-
-
-def gae(reward: np.ndarray, value: np.ndarray, terminated: np.ndarray, ended: np.ndarray, bootstrap: np.ndarray,
-        gamma: float, lam: float) -> np.ndarray:
-    """Generalised advantage estimates of one rollout. After a step that ends an episode, or the rollout's last
-    step, the next state's value is ``bootstrap`` (0 when the episode terminated) and the trace stops there."""
-    advantages = np.zeros_like(reward)
-    carry = 0.0
-    for t in reversed(range(len(reward))):
-        cut = ended[t] or t == len(reward) - 1
-        next_value = (0.0 if terminated[t] else bootstrap[t]) if cut else value[t + 1]
-        carry = 0.0 if cut else carry
-        delta = reward[t] + gamma * next_value - value[t]
-        carry = delta + gamma * lam * carry
-        advantages[t] = carry
-    return advantages
 
 
 class Rollout:

@@ -17,7 +17,9 @@ from epictl.agents.cluster_global_config import HierPpoConfig, QRankingConfig
 from epictl.agents.cluster_rules import ClusterRuleConfig
 from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
 from epictl.agents.hrl_config import HRLAgentConfig
+from epictl.agents.idrleca_config import IdrlecaConfig
 from epictl.agents.lockdown_schedules import LockdownScheduleConfig
+from epictl.agents.papw_rules import PapwRuleConfig
 from epictl.errors import EpictlError
 
 
@@ -69,6 +71,18 @@ def _hier_ppo() -> type[Agent]:
     return HierPpoAgent
 
 
+def _papw_rule() -> type[Agent]:
+    from epictl.agents.papw_rules import PapwRule
+
+    return PapwRule
+
+
+def _idrleca() -> type[Agent]:
+    from epictl.agents.idrleca import IdrlecaAgent
+
+    return IdrlecaAgent
+
+
 def _lockdown_schedule() -> type[Agent]:
     from epictl.agents.lockdown_schedules import LockdownSchedule
 
@@ -100,6 +114,8 @@ KINDS: dict[str, AgentKind] = {
     "cluster_dqn": AgentKind("cluster_dqn_schema", ClusterDqnConfig, _cluster_dqn, ("cluster_tests",)),
     "q_ranking": AgentKind("q_ranking_schema", QRankingConfig, _q_ranking, ("cluster_tests",)),
     "hier_ppo": AgentKind("hier_ppo_schema", HierPpoConfig, _hier_ppo, ("cluster_tests",)),
+    "papw_rule": AgentKind("papw_rule_schema", PapwRuleConfig, _papw_rule, ("person_levels",)),
+    "idrleca": AgentKind("idrleca_schema", IdrlecaConfig, _idrleca, ("person_levels",)),
 }
 
 

@@ -49,8 +49,10 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
             while progress["step"] < agent_config.updates:
                 if observation is None:
                     episode_seed = cfg.train_seed_offset + cfg.seed + progress["episode"]
-                    # Envs may draw training episodes from a wider scenario range (the grid: 1-20 % infectious).
-                    observation, info = env.reset(seed=episode_seed, options={"training": True})
+                    # Envs may draw training episodes from a wider scenario range (the grid: 1-20 % infectious),
+                    # and an agent may ask for training-only rules (IDRLECA's extreme-experience stop).
+                    options = {"training": True, **agent.training_options()}
+                    observation, info = env.reset(seed=episode_seed, options=options)
                     agent.reset(episode_seed, info)
                     progress["episode_return"] = 0.0
                 action = agent.act(observation, explore=True)
