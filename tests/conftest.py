@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,14 @@ from epictl.sim.metapop.compartments import SLOTS_PER_WEEK
 from epictl.sim.metapop.sources import CityConfig, load_city
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_table_script(script: str, *args: str, timeout: int) -> subprocess.CompletedProcess:
+    """``python scripts/<script> <args> --smoke`` from the repository; a failure shows the end of its output."""
+    command = [sys.executable, str(REPO / "scripts" / script), *args, "--smoke"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
 
 
 def random_city(n_regions: int, rng: np.random.Generator, move_share: float = 0.05, population: int = 5000) -> City:

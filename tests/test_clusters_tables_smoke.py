@@ -4,11 +4,10 @@ method, writes its files, and a rerun of Table 2 is a no-op."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import run_table_script
 
 pytestmark = pytest.mark.smoke  # whole pipelines: `make test-smoke`
 
@@ -16,10 +15,7 @@ METHODS = ["symp_avgrand", "thres_avgrand", "thres_sizerand", "fixed_m_qr", "bin
 
 
 def clusters_tables(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(REPO / "scripts" / "clusters_tables.py"), *args, "--smoke"]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=1200)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+    return run_table_script("clusters_tables.py", *args, timeout=1200)
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import run_table_script
 
 pytestmark = pytest.mark.smoke  # whole pipelines: `make test-smoke`
 
@@ -15,10 +14,7 @@ SCHEDULES = ["no_lockdown", "social_distancing", "full_lockdown", "n_work_m_lock
 
 
 def grid_tables(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(REPO / "scripts" / "grid_tables.py"), *args, "--smoke"]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+    return run_table_script("grid_tables.py", *args, timeout=600)
 
 
 def test_density_smoke_writes_the_table_and_the_ode_figure(tmp_path):

@@ -4,11 +4,10 @@ run, the table and the sweep are written with the claims section, and a rerun is
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import run_table_script
 
 pytestmark = pytest.mark.smoke  # a whole pipeline: `make test-smoke`
 
@@ -16,10 +15,7 @@ POLICIES = {"none_no_hospital_rule", "none", "lockdown", "trace_contacts", "prob
 
 
 def papw_tables(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(REPO / "scripts" / "papw_tables.py"), *args, "--smoke"]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=1800)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+    return run_table_script("papw_tables.py", *args, timeout=1800)
 
 
 def test_papw_table_smoke_sweeps_trains_evaluates_tabulates_and_resumes_to_a_no_op(tmp_path):

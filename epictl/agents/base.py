@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
+
+from omegaconf import MISSING
 
 from epictl.errors import EpictlError
 
@@ -57,3 +60,23 @@ def require_device(config) -> None:
     """agent.device: where torch runs (agents/torch_device.py resolves auto)."""
     if config.device not in ("auto", "cpu", "cuda"):
         raise EpictlError(f"agent.device={config.device!r}; choose auto, cpu or cuda")
+
+
+@dataclass
+class LearnerConfig:
+    """What every learning agent's config shares: how long it trains, how often it saves, where torch runs.
+    Its fields come first in the schema; each learner's yaml writes them with its own sources."""
+
+    updates: int = MISSING  # training steps (one env step each; the learner's yaml says what a step is)
+    checkpoint_every: int = MISSING  # training steps between checkpoints
+    device: str = MISSING  # auto | cpu | cuda
+    torch_threads: int = MISSING  # CPU threads for torch (process-wide); 0 keeps torch's default
+
+    @property
+    def trainable(self) -> bool:
+        return True
+
+    def check_training(self) -> None:
+        require_at_least(self, 1, "updates", "checkpoint_every")
+        require_at_least(self, 0, "torch_threads")
+        require_device(self)

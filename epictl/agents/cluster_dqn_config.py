@@ -10,21 +10,15 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from epictl.agents.base import require_at_least, require_device, require_positive
+from epictl.agents.base import LearnerConfig, require_at_least, require_positive
 from epictl.errors import EpictlError
 
 PENALTY_INPUTS = ("alpha3", "log_alpha3")
 PENALTY_OUTPUTS = ("delta_q", "q_test")
 
 
-def check_device(config) -> None:
-    require_at_least(config, 1, "updates", "checkpoint_every")
-    require_at_least(config, 0, "torch_threads")
-    require_device(config)
-
-
 @dataclass
-class SlEncoderConfig:
+class SlEncoderConfig(LearnerConfig):
     """The values, with their sources, are in conf/agent/sl_encoder.yaml; validated here."""
 
     name: str = MISSING
@@ -35,15 +29,6 @@ class SlEncoderConfig:
     batch_size: int = MISSING  # finished clusters per gradient step
     dataset_clusters: int = MISSING  # finished clusters kept for training, oldest dropped first
     train_every: int = MISSING  # env steps (cluster-days) per gradient step
-    updates: int = MISSING  # training steps: one env step each
-    checkpoint_every: int = MISSING
-    device: str = MISSING  # auto | cpu | cuda
-    torch_threads: int = MISSING  # CPU threads for torch (process-wide); 0 keeps torch's default
-
-    @property
-    def trainable(self) -> bool:
-        return True
-
     def validate(self) -> "SlEncoderConfig":
         if self.kind != "sl_encoder":
             raise EpictlError(f"agent.kind={self.kind!r}; an sl_encoder config builds only kind sl_encoder")
@@ -54,12 +39,12 @@ class SlEncoderConfig:
         if self.dataset_clusters < self.batch_size:
             raise EpictlError(f"agent.dataset_clusters={self.dataset_clusters} must be >= "
                               f"agent.batch_size={self.batch_size}")
-        check_device(self)
+        self.check_training()
         return self
 
 
 @dataclass
-class ClusterDqnConfig:
+class ClusterDqnConfig(LearnerConfig):
     """The values, with their sources, are in conf/agent/cluster_dqn.yaml; validated here."""
 
     name: str = MISSING
@@ -89,15 +74,6 @@ class ClusterDqnConfig:
     sl_weight: float = MISSING  # lambda_SL; 0 freezes the encoder
     sl_batch_size: int = MISSING  # replayed clusters per gradient step whose histories train the encoder
     encoder_from: Optional[str] = MISSING  # run folder of an sl_encoder (or cluster_dqn) run: start from its encoder
-    updates: int = MISSING  # training steps: one env step (cluster-day) each
-    checkpoint_every: int = MISSING
-    device: str = MISSING  # auto | cpu | cuda
-    torch_threads: int = MISSING  # CPU threads for torch (process-wide); 0 keeps torch's default
-
-    @property
-    def trainable(self) -> bool:
-        return True
-
     def validate(self) -> "ClusterDqnConfig":
         if self.kind != "cluster_dqn":
             raise EpictlError(f"agent.kind={self.kind!r}; a cluster_dqn config builds only kind cluster_dqn")
@@ -127,5 +103,5 @@ class ClusterDqnConfig:
         if self.replay_capacity < self.batch_size:
             raise EpictlError(f"agent.replay_capacity={self.replay_capacity} must be >= "
                               f"agent.batch_size={self.batch_size}")
-        check_device(self)
+        self.check_training()
         return self

@@ -10,7 +10,7 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from epictl.agents.base import require_at_least, require_device, require_positive
+from epictl.agents.base import LearnerConfig, require_at_least, require_device, require_positive
 from epictl.errors import EpictlError
 
 MULTIPLIERS = ("fixed", "bisect")
@@ -59,7 +59,7 @@ class QRankingConfig:
 
 
 @dataclass
-class HierPpoConfig:
+class HierPpoConfig(LearnerConfig):
     """Hier-PPO: a PPO controller picks m_t from the global observation, then Global Q-ranking (spec §7.3)."""
 
     name: str = MISSING
@@ -84,15 +84,6 @@ class HierPpoConfig:
     minibatches: int = MISSING  # per pass
     entropy_coef: float = MISSING
     value_coef: float = MISSING
-    updates: int = MISSING  # training steps: one global day each (a PPO update every `rollout` of them)
-    checkpoint_every: int = MISSING
-    device: str = MISSING  # auto | cpu | cuda
-    torch_threads: int = MISSING  # CPU threads for torch (process-wide); 0 keeps torch's default
-
-    @property
-    def trainable(self) -> bool:
-        return True
-
     def validate(self) -> "HierPpoConfig":
         check_common(self, "hier_ppo")
         for name, choices in (("squash", SQUASHES), ("reward", PPO_REWARDS), ("pooling", POOLINGS)):
@@ -101,7 +92,8 @@ class HierPpoConfig:
         for name in ("cluster_units", "hidden"):
             if not getattr(self, name) or any(not units >= 1 for units in getattr(self, name)):
                 raise EpictlError(f"agent.{name}={list(getattr(self, name))} needs at least one layer of >= 1 unit")
-        require_at_least(self, 1, "rollout", "epochs", "minibatches", "updates", "checkpoint_every")
+        require_at_least(self, 1, "rollout", "epochs", "minibatches")
+        self.check_training()
         if self.minibatches > self.rollout:
             raise EpictlError(f"agent.minibatches={self.minibatches} must be <= agent.rollout={self.rollout}")
         require_positive(self, "lr", "max_grad_norm", "clip_coef")

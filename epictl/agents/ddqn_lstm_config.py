@@ -8,7 +8,7 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from epictl.agents.base import require_at_least, require_device, require_positive
+from epictl.agents.base import LearnerConfig, require_at_least, require_positive
 from epictl.errors import EpictlError
 
 TARGETS = ("double", "dqn")
@@ -16,7 +16,7 @@ SCHEDULE_UNITS = ("episode", "step")
 
 
 @dataclass
-class DdqnLstmConfig:
+class DdqnLstmConfig(LearnerConfig):
     """The values, with their sources, are in conf/agent/ddqn_lstm.yaml (ddqn_lstm_m7 ... _m60 change the
     window); validated here."""
 
@@ -38,20 +38,10 @@ class DdqnLstmConfig:
     target_sync_every: int = MISSING  # hard copy online -> target
     target_sync_per: str = MISSING  # episode | step
     init_from: Optional[str] = MISSING  # run folder of a trained ddqn_lstm: start from its weights
-    updates: int = MISSING  # training steps: one simulated day and one gradient step each
-    checkpoint_every: int = MISSING
-    device: str = MISSING  # auto | cpu | cuda
-    torch_threads: int = MISSING  # CPU threads for torch (process-wide); 0 keeps torch's default
-
-    @property
-    def trainable(self) -> bool:
-        return True
-
     def validate(self) -> "DdqnLstmConfig":
         if self.kind != "ddqn_lstm":
             raise EpictlError(f"agent.kind={self.kind!r}; a ddqn_lstm config builds only kind ddqn_lstm")
-        require_at_least(self, 1, "memory", "batch_size", "updates", "checkpoint_every", "target_sync_every")
-        require_at_least(self, 0, "torch_threads")
+        require_at_least(self, 1, "memory", "batch_size", "target_sync_every")
         require_positive(self, "lr")
         if not self.lstm_units:
             raise EpictlError("agent.lstm_units=[] needs at least one layer")
@@ -71,5 +61,5 @@ class DdqnLstmConfig:
             raise EpictlError("agent: discount and dropout in [0, 1) required")
         if self.replay_capacity < self.batch_size:
             raise EpictlError(f"agent.replay_capacity={self.replay_capacity} must be >= agent.batch_size={self.batch_size}")
-        require_device(self)
+        self.check_training()
         return self

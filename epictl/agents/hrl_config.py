@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from omegaconf import MISSING
 
-from epictl.agents.base import require_at_least, require_device, require_positive
+from epictl.agents.base import LearnerConfig, require_at_least, require_positive
 from epictl.errors import EpictlError
 
 
 @dataclass
-class HRLAgentConfig:
+class HRLAgentConfig(LearnerConfig):
     """Hyper-parameters of the full method and its DQN baselines; the values, with their sources, are in
     conf/agent/hrl.yaml (dqn_greedy and dqn_expert change only the factors). Validated here."""
 
@@ -34,15 +34,6 @@ class HRLAgentConfig:
     epsilon: float = MISSING  # random principle probability
     actor_noise: float = MISSING  # std of the Gaussian exploration noise on the factor
     tau: float = MISSING  # soft target update after every gradient step
-    updates: int = MISSING  # training steps: one simulated day and one gradient update each
-    checkpoint_every: int = MISSING
-    device: str = MISSING  # auto | cpu | cuda
-    torch_threads: int = MISSING  # CPU threads (process-wide); 0: torch's default
-
-    @property
-    def trainable(self) -> bool:
-        return True
-
     def validate(self) -> "HRLAgentConfig":
         if len(self.learn_factors) != 2 or len(self.fixed_factors) != 2:
             raise EpictlError("agent.learn_factors and agent.fixed_factors need one entry per resource (beds, masks)")
@@ -50,8 +41,7 @@ class HRLAgentConfig:
             raise EpictlError("agent.input_scale needs at least one compartment, e.g. {It: 0.01}")
         if not 0.0 <= self.epsilon <= 1.0 or not 0.0 < self.tau <= 1.0 or not 0.0 <= self.discount < 1.0:
             raise EpictlError("agent: epsilon in [0, 1], tau in (0, 1], discount in [0, 1) required")
-        require_at_least(self, 1, "hidden", "batch_size", "updates", "checkpoint_every")
-        require_at_least(self, 0, "torch_threads")
+        require_at_least(self, 1, "hidden", "batch_size")
         require_positive(self, "lr_q", "lr_actor", "lr_critic")
         if self.replay_capacity < self.batch_size:
             raise EpictlError(f"agent.replay_capacity={self.replay_capacity} must be >= agent.batch_size={self.batch_size}")
@@ -60,5 +50,5 @@ class HRLAgentConfig:
         for name, scale in self.input_scale.items():
             if not 0.0 < scale < math.inf:
                 raise EpictlError(f"agent.input_scale.{name}={scale} must be a finite number > 0")
-        require_device(self)
+        self.check_training()
         return self

@@ -10,7 +10,7 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from epictl.agents.base import require_at_least, require_device, require_positive
+from epictl.agents.base import LearnerConfig, require_at_least, require_positive
 from epictl.agents.contact_risk import check_estimator
 from epictl.errors import EpictlError
 
@@ -22,7 +22,7 @@ MAX_SLICES = 10  # 7-hour slices of the 5-day visit history (spec §11.2)
 
 
 @dataclass
-class IdrlecaConfig:
+class IdrlecaConfig(LearnerConfig):
     """One PPO policy for everybody: a GNN over people and areas sets each person's ordered thresholds, the
     estimated infection probability picks the level between them (spec §11)."""
 
@@ -52,15 +52,6 @@ class IdrlecaConfig:
     epochs: int = MISSING  # passes over a rollout
     stop_new_infections: Optional[int] = MISSING  # extreme-experience rule: stop on more new infections; null: off
     stop_penalty_factor: float = MISSING  # the stop's reward = factor x the worst daily reward seen
-    updates: int = MISSING  # training steps: one decided day each (a PPO update every `rollout` of them)
-    checkpoint_every: int = MISSING
-    device: str = MISSING  # auto | cpu | cuda
-    torch_threads: int = MISSING  # CPU threads for torch (process-wide); 0 keeps torch's default
-
-    @property
-    def trainable(self) -> bool:
-        return True
-
     def validate(self) -> "IdrlecaConfig":
         if self.kind != "idrleca":
             raise EpictlError(f"agent.kind={self.kind!r}; an idrleca config builds only kind idrleca")
@@ -70,7 +61,7 @@ class IdrlecaConfig:
                 raise EpictlError(f"agent.{name}={getattr(self, name)!r}; choose one of {', '.join(choices)}")
         if not 1 <= self.slices <= MAX_SLICES:
             raise EpictlError(f"agent.slices={self.slices} must lie in 1..{MAX_SLICES} (7-hour slices of 5 days)")
-        require_at_least(self, 1, "hidden", "rollout", "minibatch", "epochs", "updates", "checkpoint_every")
+        require_at_least(self, 1, "hidden", "rollout", "minibatch", "epochs")
         if self.minibatch > self.rollout:
             raise EpictlError(f"agent.minibatch={self.minibatch} must be <= agent.rollout={self.rollout}")
         require_positive(self, "lr", "max_grad_norm", "clip_coef")
@@ -83,6 +74,5 @@ class IdrlecaConfig:
                 raise EpictlError(f"agent.{name}={getattr(self, name)} must be a finite number >= 0")
         if self.stop_new_infections is not None and self.stop_new_infections < 0:
             raise EpictlError(f"agent.stop_new_infections={self.stop_new_infections} must be >= 0, or null (no rule)")
-        require_device(self)
-        require_at_least(self, 0, "torch_threads")
+        self.check_training()
         return self
