@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-smoke test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clusters-table2 clusters-table2-smoke clusters-table1 clusters-table1-smoke clusters-latency clusters-latency-smoke clusters-figa1 clusters-figa1-smoke papw-table papw-table-smoke golden clean
+.PHONY: install run test test-smoke test-full bench table3 table3-smoke table4 table4-smoke figure6 figure6-smoke figure5 figure5-smoke grid-density grid-density-smoke grid-agents grid-agents-smoke clusters-table2 clusters-table2-smoke clusters-table1 clusters-table1-smoke clusters-latency clusters-latency-smoke clusters-figa1 clusters-figa1-smoke papw-table papw-table-smoke abm-table abm-table-smoke golden clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_grid.py
 	$(BIN)/python scripts/bench_clusters.py
 	$(BIN)/python scripts/bench_contacts.py
+	$(BIN)/python scripts/bench_abm.py
 
 # KDD'21 Table 3 (3 experiments x 6 methods, 10 seeds) beside the paper's: outputs/tables/table3.{md,csv}.
 table3: $(STAMP)
@@ -129,6 +130,15 @@ papw-table: $(STAMP)
 
 papw-table-smoke: $(STAMP)
 	$(BIN)/python scripts/papw_tables.py --smoke
+
+# Deshkar et al. 2023: DDPG's lockdown and vaccination schedule for 4 experiments x 3 kappa scenarios against the
+# paper's finding, and the outcomes of DDPG and baselines 1-4 over 10 seeds: outputs/tables/abm_table.{md,csv} and
+# outputs/tables/plots/abm_curves.{png,csv}.
+abm-table: $(STAMP)
+	$(BIN)/python scripts/abm_tables.py
+
+abm-table-smoke: $(STAMP)
+	$(BIN)/python scripts/abm_tables.py --smoke
 
 # Rewrite tests/golden/golden.csv (the metrics tests/test_golden.py checks) after an intended change of results.
 golden: $(STAMP)

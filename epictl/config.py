@@ -17,6 +17,7 @@ from epictl.budgets.daily import DailyBudget
 from epictl.calibration.parameters import FitParameters
 from epictl.envs.registry import FAMILIES
 from epictl.rebuild.config import RebuildConfig
+from epictl.rewards.deshkar2023 import ScheduleReward
 from epictl.rewards.feng2021 import ContactReward
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.rewards.ohi2020 import Ohi2020Reward
@@ -119,3 +120,4 @@ def register() -> None:
     store.store(group="reward", name="ohi2020_schema", node=Ohi2020Reward)
     store.store(group="reward", name="peng2026_schema", node=ClusterReward)
     store.store(group="reward", name="feng2021_schema", node=ContactReward)
+    store.store(group="reward", name="deshkar2023_schema", node=ScheduleReward)

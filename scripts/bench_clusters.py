@@ -27,14 +27,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from clusters_tables import decision_latency, latency_agents
 from omegaconf import OmegaConf
+from bench_rows import report, row
 from pipeline import REPO, composed, quoted
 from rich.console import Console
-from rich.table import Table
 
-from epictl.report.files import write_csv
 from epictl.sim.clusters import reference
 from epictl.sim.clusters.params import MAX_MEMBERS, ClusterParams
 from epictl.sim.clusters.simulator import ClusterDay, ClusterSimulator
@@ -46,12 +44,7 @@ LATENCY_TARGET_MS, SPEEDUP_TARGET = 2.64, 5.0
 BINDING_BUDGET = 4
 TRAINED_DQN = REPO / "outputs" / "clusters" / "train" / "seed0" / "cluster_dqn"
 OUTPUT = Path("outputs") / "bench" / "bench_clusters.csv"
-COLUMNS = ["measure", "value", "unit", "target", "status"]
 
-
-def row(measure: str, value: float, unit: str, target: str = "", passed: bool | None = None) -> dict:
-    status = "" if passed is None else ("PASS" if passed else "MISS")
-    return dict(zip(COLUMNS, (measure, value, unit, target, status)))
 
 
 def cluster_days_per_second(episodes: int, use_reference: bool) -> float:
@@ -154,14 +147,7 @@ def main() -> None:
                          else "", ppo_ms <= LATENCY_TARGET_MS if targets else None),
                      row(f"Bin-M-QR / Hier-PPO {where}", bin_ms / ppo_ms, "x", f">= {SPEEDUP_TARGET:g} x" if targets
                          else "", bin_ms / ppo_ms >= SPEEDUP_TARGET if targets else None)]
-    table = Table(title="bench_clusters: multi-cluster family on this machine")
-    for column in COLUMNS:
-        table.add_column(column)
-    for item in rows:
-        table.add_row(item["measure"], f"{item['value']:.4g}", item["unit"], item["target"], item["status"])
-    console.print(table)
-    write_csv(OUTPUT, pd.DataFrame(rows, columns=COLUMNS))
-    console.print(f"wrote {OUTPUT}")
+    report(console, rows, "bench_clusters: multi-cluster family on this machine", OUTPUT)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,9 @@ import statistics
 import time
 from pathlib import Path
 
-import pandas as pd
+from bench_rows import report, row
 from rich.console import Console
-from rich.table import Table
 
-from epictl.report.files import write_csv
 from epictl.sim.contacts import reference
 from epictl.sim.contacts.params import ContactParams
 from epictl.sim.contacts.simulator import ContactDay, ContactSimulator
@@ -38,12 +36,7 @@ KERNEL_MS_TARGET, SPEEDUP_TARGET = 50.0, 8.0
 MILLION_SECONDS_TARGET, MILLION_GB_TARGET = 10.0, 4.0
 GNN_MS_TARGET = 20.0
 OUTPUT = Path("outputs") / "bench" / "bench_contacts.csv"
-COLUMNS = ["measure", "value", "unit", "target", "status"]
 
-
-def row(measure: str, value: float, unit: str, target: str = "", passed: bool | None = None) -> dict:
-    status = "" if passed is None else ("PASS" if passed else "MISS")
-    return dict(zip(COLUMNS, (measure, value, unit, target, status)))
 
 
 def episode_seconds(simulator: ContactSimulator, seed: int, use_reference: bool) -> float:
@@ -117,17 +110,7 @@ def main() -> None:
     rows += million_rows()
     console.print("IDRLECA's GNN forward pass ...")
     rows += agent_rows(5 * repeats)
-    table = Table(title="bench_contacts: contact-tracing city on this machine",
-                  caption="Timings are measurements, not tests: a MISS never fails the script.")
-    for column in COLUMNS:
-        table.add_column(column, justify="right" if column == "value" else "left")
-    colours = {"PASS": "green", "MISS": "red"}
-    for item in rows:
-        status = f"[{colours[item['status']]}]{item['status']}[/]" if item["status"] else ""
-        table.add_row(item["measure"], f"{item['value']:.4g}", item["unit"], item["target"], status)
-    console.print(table)
-    write_csv(OUTPUT, pd.DataFrame(rows, columns=COLUMNS))
-    console.print(f"wrote {OUTPUT}")
+    report(console, rows, "bench_contacts: contact-tracing city on this machine", OUTPUT)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ RUNS = (
     Run("papw_tiny/trace_contacts", ("env=papw_tiny", "agent=trace_contacts", "seeds=3")),
     Run("papw_tiny/prob_threshold", ("env=papw_tiny", "agent=prob_threshold", "seeds=2")),
     Run("papw_round1/none", ("env=papw_round1", "agent=none", "seeds=2")),
+    # The age-stratified city at 2,000 agents: nothing, and the 30-day lockdown with vaccination (two runs a seed).
+    Run("abm_tiny/abm_nothing", ("env=abm_tiny", "agent=abm_nothing", "seeds=2")),
+    Run("abm_tiny/abm_partial_lockdown", ("env=abm_tiny", "agent=abm_partial_lockdown", "seeds=2")),
 )
 
 Values = dict[tuple[str, int, str], int | float]  # (run, seed, metric) -> value

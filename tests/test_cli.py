@@ -41,7 +41,8 @@ def agent_job(name: str) -> tuple[str, list[str]]:
     """Each agent on an env of its family; a learning agent in `train` (`eval` needs its checkpoint)."""
     agent = agent_config(name)
     actions = agent_kind(agent.kind).actions
-    family_env = {"movement_level": "grid_tiny", "cluster_tests": "clusters_tiny", "person_levels": "papw_tiny"}
+    family_env = {"movement_level": "grid_tiny", "cluster_tests": "clusters_tiny", "person_levels": "papw_tiny",
+                  "intervention_schedule": "abm_tiny"}
     env = next((family_env[shape] for shape in actions if shape in family_env), "tiny")
     learns = getattr(agent, "trainable", False)
     return ("train" if learns else "eval"), [f"agent={name}", f"env={env}"]
@@ -49,7 +50,8 @@ def agent_job(name: str) -> tuple[str, list[str]]:
 
 def every_job() -> list[tuple[str, list[str]]]:
     # The default agent acts in the city; the grid worlds, the cluster problems and the contact city need one of theirs.
-    family_agent = {"grid": ["agent=no_lockdown"], "cluster": ["agent=symp_avgrand"], "papw": ["agent=none"]}
+    family_agent = {"grid": ["agent=no_lockdown"], "cluster": ["agent=symp_avgrand"], "papw": ["agent=none"],
+                    "abm": ["agent=abm_nothing"]}
     jobs = [("eval", [f"env={name}", *next((agent for prefix, agent in family_agent.items() if name.startswith(prefix)), [])])
             for name in group_options("env")]
     jobs += [agent_job(name) for name in group_options("agent")]

@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO
 from test_cli import EPICTL, epictl
 
-# Whole training processes for seven learners, twice: with the table pipelines in `make test-smoke`. The fast
+# Whole training processes for eight learners, twice: with the table pipelines in `make test-smoke`. The fast
 # suite keeps the in-process resume tests of tests/test_hrl.py and tests/test_ddqn_lstm.py.
 pytestmark = pytest.mark.smoke
 
@@ -43,6 +43,8 @@ LEARNERS = {
                     "agent.lr_warmup_steps=5", "agent.checkpoint_every=10"],
     "idrleca": ["env=papw_tiny", "agent=idrleca", "agent.updates=48", "agent.rollout=8", "agent.minibatch=4",
                 "agent.checkpoint_every=5"],
+    "ddpg": ["env=abm_tiny", "agent=ddpg", "agent.updates=30", "agent.burn_in=4", "agent.hidden=[16,16]",
+             "agent.checkpoint_every=4"],
     # Two gradient steps per epoch (4 trajectories, batches of 2), so Ctrl-C can land mid-epoch.
     "rebuild": [*TINY_CITY, "rebuild.hidden=8", "rebuild.layers=1", "rebuild.scale=20", "rebuild.train_episodes=4",
                 "rebuild.validation_episodes=1", "rebuild.test_episodes=1", "rebuild.batch_size=2", "rebuild.epochs=24",
@@ -82,7 +84,7 @@ class Runs:
 
     def args(self, learner: str) -> list[str]:
         args = [command(learner), *LEARNERS[learner], "progress=false", "plots=false"]
-        city = not any(arg in args for arg in ("env=grid_tiny", "env=cluster_single", "env=papw_tiny"))
+        city = not any(arg in args for arg in ("env=grid_tiny", "env=cluster_single", "env=papw_tiny", "env=abm_tiny"))
         return [*args, f"env.city.cache_dir={self.cache}"] if city else args
 
     def reference(self, learner: str) -> bytes:

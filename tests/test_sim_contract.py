@@ -13,6 +13,8 @@ from conftest import random_city
 from epictl.agents.registry import KINDS
 from epictl.envs.registry import FAMILIES
 from epictl.paths import CONF_DIR
+from epictl.sim.abm.params import AbmParams
+from epictl.sim.abm.simulator import AbmDay, AbmSimulator
 from epictl.sim.clusters.params import MAX_MEMBERS, ClusterParams
 from epictl.sim.clusters.simulator import ClusterDay, ClusterSimulator
 from epictl.sim.contacts.params import ContactParams
@@ -47,8 +49,14 @@ def contacts() -> tuple[ContactSimulator, object, Callable[[int], ContactDay]]:
         lambda day: ContactDay(confine_some * (day % 2), np.full(people, 2, np.int16))
 
 
+def abm() -> tuple[AbmSimulator, object, Callable[[int], AbmDay]]:
+    lockdown, adults = np.ones(2, bool), np.array([[False, True, False]] * 2)  # every third day; 18-59 from day 3
+    return AbmSimulator(AbmParams(n_agents=500, days=14)), None, \
+        lambda day: AbmDay(lockdown * (day % 3 == 0), adults * (day >= 3))
+
+
 # family -> (simulator, its initial condition, the day action of day t)
-SIMULATORS = {"metapop": metapop, "grid": grid, "clusters": clusters, "contacts": contacts}
+SIMULATORS = {"metapop": metapop, "grid": grid, "clusters": clusters, "contacts": contacts, "abm": abm}
 
 
 @pytest.fixture(params=sorted(SIMULATORS))

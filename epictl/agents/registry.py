@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from epictl.agents.abm_schedules import AbmScheduleConfig
 from epictl.agents.base import Agent
 from epictl.agents.baselines import BaselineAgentConfig
 from epictl.agents.cluster_dqn_config import ClusterDqnConfig, SlEncoderConfig
 from epictl.agents.cluster_global_config import HierPpoConfig, QRankingConfig
 from epictl.agents.cluster_rules import ClusterRuleConfig
+from epictl.agents.ddpg_config import DdpgConfig
 from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.idrleca_config import IdrlecaConfig
@@ -83,6 +85,18 @@ def _idrleca() -> type[Agent]:
     return IdrlecaAgent
 
 
+def _ddpg() -> type[Agent]:
+    from epictl.agents.ddpg import DdpgAgent
+
+    return DdpgAgent
+
+
+def _abm_schedule() -> type[Agent]:
+    from epictl.agents.abm_schedules import AbmSchedule
+
+    return AbmSchedule
+
+
 def _lockdown_schedule() -> type[Agent]:
     from epictl.agents.lockdown_schedules import LockdownSchedule
 
@@ -116,6 +130,8 @@ KINDS: dict[str, AgentKind] = {
     "hier_ppo": AgentKind("hier_ppo_schema", HierPpoConfig, _hier_ppo, ("cluster_tests",)),
     "papw_rule": AgentKind("papw_rule_schema", PapwRuleConfig, _papw_rule, ("person_levels",)),
     "idrleca": AgentKind("idrleca_schema", IdrlecaConfig, _idrleca, ("person_levels",)),
+    "ddpg": AgentKind("ddpg_schema", DdpgConfig, _ddpg, ("intervention_schedule",)),
+    "abm_schedule": AgentKind("abm_schedule_schema", AbmScheduleConfig, _abm_schedule, ("intervention_schedule",)),
 }
 
 

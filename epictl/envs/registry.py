@@ -3,12 +3,13 @@ its env config, builder, action shape and table units; this module imports no ke
 
 from __future__ import annotations
 
-from epictl.envs import clusters_family, contacts_family, grid_family, metapop_family
+from epictl.envs import abm_family, clusters_family, contacts_family, grid_family, metapop_family
 from epictl.envs.family import Family
 from epictl.errors import EpictlError
 
 FAMILIES: dict[str, Family] = {family.name: family for family in (metapop_family.FAMILY, grid_family.FAMILY,
-                                                                    clusters_family.FAMILY, contacts_family.FAMILY)}
+                                                                    clusters_family.FAMILY, contacts_family.FAMILY,
+                                                                    abm_family.FAMILY)}
 
 
 def family(name: str) -> Family:

@@ -1,9 +1,8 @@
 """The contact city's day in Numba (arrays in, arrays out): orders, schedules, 14 hours of transmission, disease
 clocks and the log row. The order of operations and the randomness are documented in simulator.py.
 
-Schedules come from a counter-based generator: ``draw(key, day, person, slot)`` hashes its arguments with the
-splitmix64 finaliser (Steele et al. 2014), so a draw depends on nothing but its coordinates; each 64-bit draw gives
-two uniforms of 32 bits. States need no stream to copy, policies on one seed share each person's schedule for every
+Schedules come from the counter-based generator of epictl/sim/counter_random.py: ``draw(key, day, person, slot)``
+depends on nothing but its coordinates; each 64-bit draw gives two uniforms of 32 bits. States need no stream to copy, policies on one seed share each person's schedule for every
 day the person moves freely, and the NumPy reference (reference.py) reproduces the same draws with uint64 arithmetic.
 """
 
@@ -37,14 +36,8 @@ from epictl.sim.contacts.params import (
     WEEKDAYS,
     WORKING,
 )
+from epictl.sim.counter_random import LOW32, UNIT32, draw
 
-# splitmix64: the golden-ratio increment and the finaliser's multipliers [Steele, Lea & Flood 2014]
-GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-MIX_A = np.uint64(0xBF58476D1CE4E5B9)
-MIX_B = np.uint64(0x94D049BB133111EB)
-UNIT32 = 2.0**-32  # 32 bits of a draw -> a float64 in [0, 1)
-LOW32 = np.uint64(0xFFFFFFFF)
-DAY_SHIFT, PERSON_SHIFT = np.uint64(48), np.uint64(16)  # counter = day (16 bits) | person (32) | slot (16)
 # slots of one person's schedule draws on one day, each giving two uniforms: (work start, work hours),
 # (shopping after work?, its hours), (weekend outing?, its area), (outing start, its hours)
 WORK_DAY, SHOPPING, OUTING, OUTING_TIME = range(4)
@@ -86,16 +79,6 @@ class DayRules(NamedTuple):
     hospitalise_symptomatic: bool
     self_recovery: bool
     treat_days: int
-
-
-@nb.njit(cache=True)
-def draw(key, day, person, slot):
-    """The 64 random bits at (day, person, slot) of the stream ``key`` (uint64)."""
-    counter = (np.uint64(day) << DAY_SHIFT) | (np.uint64(person) << PERSON_SHIFT) | np.uint64(slot)
-    z = key + (counter + np.uint64(1)) * GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * MIX_A
-    z = (z ^ (z >> np.uint64(27))) * MIX_B
-    return z ^ (z >> np.uint64(31))
 
 
 @nb.njit(cache=True)

@@ -10,21 +10,14 @@ import math
 import numpy as np
 
 from epictl.sim.contacts.kernels import (
-    DAY_SHIFT,
-    GOLDEN,
-    LOW32,
-    MIX_A,
-    MIX_B,
     OUTING,
     OUTING_TIME,
-    PERSON_SHIFT,
     SHOPPING,
     TOTAL_ACQUAINTANCE,
     TOTAL_CRITICAL,
     TOTAL_INFECTED,
     TOTAL_STRANGER,
     TOTAL_SYMPTOMATIC,
-    UNIT32,
     WORK_DAY,
 )
 from epictl.sim.contacts.params import (
@@ -49,16 +42,13 @@ from epictl.sim.contacts.params import (
     WORKING,
 )
 from epictl.sim.contacts.simulator import ContactDay, ContactSimulator, ContactState
+from epictl.sim.counter_random import LOW32, UNIT32, draws
 
 
 def halves(key: np.uint64, day: int, people: np.ndarray, slot: int) -> tuple[np.ndarray, np.ndarray]:
-    """kernels.halves(kernels.draw(...)) for many people: splitmix64 of the counter day | person | slot, split
-    into two uniforms of 32 bits."""
-    counter = (np.uint64(day) << DAY_SHIFT) | (people.astype(np.uint64) << PERSON_SHIFT) | np.uint64(slot)
-    z = key + (counter + np.uint64(1)) * GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * MIX_A
-    z = (z ^ (z >> np.uint64(27))) * MIX_B
-    z = z ^ (z >> np.uint64(31))
+    """kernels.halves(draw(...)) for many people: the draws of (day, person, slot) split into two uniforms of
+    32 bits."""
+    z = draws(key, day, people, slot)
     return (z >> np.uint64(32)).astype(np.float64) * UNIT32, (z & LOW32).astype(np.float64) * UNIT32
 
 
