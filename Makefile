@@ -23,8 +23,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Every table and figure pipeline at tiny sizes (the -smoke twins of the make targets below), and
-# Ctrl-C / kill -9 then resume of every learner's training process.
+# Every table and figure pipeline at tiny sizes (the -smoke twins of the make targets below), Ctrl-C / kill -9
+# then resume of every learner's training process, and the slower statistical and learning checks.
 test-smoke: $(STAMP)
 	$(BIN)/python -m pytest -q -m smoke
 

@@ -66,6 +66,8 @@ def make_env(city, observation="perfect", allocation="ranked", beds=30, masks=30
                       allocation=allocation)
 
 
+# About 10 s on 2 cores: in `make test-smoke`, so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_env_passes_gymnasium_checks(tiny_city):
     check_env(make_env(tiny_city), skip_render_check=True)
 

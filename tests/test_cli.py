@@ -130,6 +130,8 @@ def test_eval_writes_every_output_and_is_reproducible(tmp_path):
     assert (curves[["S", "E", "Iu", "It", "Ia", "Ih", "R", "D"]].sum(axis=1) == 20_000).all()
 
 
+# Child processes through submitit, about 6 s: in `make test-smoke`, so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_sweep_on_submitit_local_then_table(tmp_path):
     sweep = tmp_path / "sweep"
     result = epictl("eval", "-m", "env=tiny", "agent=no_medical,expert_seriousness", "seeds=2", "progress=false",

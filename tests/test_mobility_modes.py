@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from epictl.sim.metapop.compartments import D, S
@@ -30,6 +31,8 @@ def outcomes(city, mode: str) -> dict[str, np.ndarray]:
     return {key: np.asarray(values, dtype=float) for key, values in results.items()}
 
 
+# Statistical and about 6 s on 2 cores: in `make test-smoke`, so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_fast_mode_matches_exact_in_distribution(tiny_city):
     exact, fast = outcomes(tiny_city, "exact"), outcomes(tiny_city, "fast")
     assert exact["attack"].mean() > 0.05, "the scenario must produce an epidemic to compare"

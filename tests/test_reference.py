@@ -41,6 +41,8 @@ def outcomes(simulator, city, first_seed: int) -> dict[str, np.ndarray]:
     return {key: np.asarray(values, dtype=float) for key, values in results.items()}
 
 
+# Statistical and about 20 s on 2 cores: in `make test-smoke`, so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_numba_simulator_matches_reference_in_distribution(tiny_city):
     fast = MetapopSimulator(tiny_city, DiseaseParams(), SimOptions(mobility="exact"))
     reference = ReferenceSimulator(tiny_city, DiseaseParams(), SimOptions())
