@@ -145,13 +145,10 @@ def test_ddpg_locks_down_from_day_0_when_lockdown_is_free_and_vaccines_perfect()
 @pytest.mark.parametrize("overrides, expected", [
     (["env.sim.n_agents=0"], "env.sim.n_agents"),
     (["env.repeats=0"], "env.repeats"),
-    (["env.sim.vaccines.0.effectiveness=1.5"], "env.sim.vaccines.0.effectiveness"),
-    (["env.sim.place_fraction=everyone"], "env.sim.place_fraction"),
     (["reward.kappa=-1"], "reward.kappa"),
     (["budget=tests"], "takes no budget"),
     (["reward=kdd21"], "needs reward=deshkar2023"),
     (["agent=none"], "cannot act in env 'abm_tiny'"),
-    (["agent.lockdown_days=-1"], "agent.lockdown_days"),
 ])
 def test_bad_abm_input_is_one_line_and_exit_code_2(overrides, expected, tmp_path):
     run_dir = tmp_path / "run"

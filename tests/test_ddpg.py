@@ -71,6 +71,8 @@ def train(agent: DdpgAgent, env: ToyBandit, steps: int, first_episode: int = 0) 
     return trace
 
 
+# A learning check, about 6 s: in `make test-smoke`, so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_learns_the_best_action_of_a_continuous_bandit():
     agent = DdpgAgent(small_config(), CONTEXT, ACTIONS, seed=0)
     train(agent, ToyBandit(), 400)  # every seed 0-9 lands within 0.08 of the range

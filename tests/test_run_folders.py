@@ -76,6 +76,9 @@ print("\\n".join(str(claim_run_dir(Path(sys.argv[2]))) for _ in range(5)))
 """
 
 
+# Child epictl processes signalled or raced (a few seconds each): with the interrupted trainings in `make test-smoke`,
+# so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_processes_claiming_one_name_at_once_get_distinct_folders(tmp_path):
     start = time.time() + 1.5
     processes = [subprocess.Popen([sys.executable, "-c", CLAIM, str(start), str(tmp_path / "day" / "same")],
@@ -86,6 +89,9 @@ def test_processes_claiming_one_name_at_once_get_distinct_folders(tmp_path):
     assert sorted(p.name for p in (tmp_path / "day").iterdir()) == sorted(Path(c).name for c in claimed)
 
 
+# Child epictl processes signalled or raced (a few seconds each): with the interrupted trainings in `make test-smoke`,
+# so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_two_evals_started_together_write_two_folders(tmp_path):
     args = tiny(tmp_path, "agent=no_medical", "progress=false")
     run_cli("eval", *args, f"hydra.run.dir={tmp_path / 'warm'}")  # builds the city cache both will read
@@ -150,6 +156,9 @@ def wait_for_rows(metrics: Path, rows: int, process: subprocess.Popen) -> None:
     raise AssertionError(f"no {rows} rows in {metrics}: {process.stderr.read() if process.poll() is not None else ''}")
 
 
+# Child epictl processes signalled or raced (a few seconds each): with the interrupted trainings in `make test-smoke`,
+# so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_interrupted_eval_writes_summary_and_plots_of_finished_episodes(tmp_path):
     run_dir = tmp_path / "run"
     process = start_epictl(tmp_path, "eval", "env=tiny", "seeds=100000", "progress=false", f"hydra.run.dir={run_dir}",
@@ -164,6 +173,9 @@ def test_interrupted_eval_writes_summary_and_plots_of_finished_episodes(tmp_path
     assert list(pd.read_parquet(run_dir / "curves.parquet")["seed"].unique()) == list(metrics["seed"])
 
 
+# Child epictl processes signalled or raced (a few seconds each): with the interrupted trainings in `make test-smoke`,
+# so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_killed_eval_never_leaves_half_a_metrics_row(tmp_path):
     for attempt, delay in enumerate((0.3, 0.9)):
         run_dir = tmp_path / f"run{attempt}"

@@ -174,6 +174,9 @@ def _read_while_written(path: str, start, done, failures) -> None:
                 return
 
 
+# Child epictl processes signalled or raced (a few seconds each): with the interrupted trainings in `make test-smoke`,
+# so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_concurrent_builds_of_one_city_never_collide(tmp_path):
     """Two jobs of a sweep build the tiny city into the same empty cache while a third reads it."""
     context = multiprocessing.get_context("fork")
