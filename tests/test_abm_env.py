@@ -123,9 +123,9 @@ def test_free_lockdown_and_perfect_vaccines_make_everything_the_best_schedule():
 @pytest.mark.smoke
 def test_ddpg_locks_down_from_day_0_when_lockdown_is_free_and_vaccines_perfect():
     """Spec §9's sanity case, learned (about 30 s): DDPG as conf/agent/ddpg.yaml sets it (the paper's 150 steps x 2
-    runs) on five training seeds. In our city a lockdown past about day 35 no longer changes the reward (the epidemic
-    seeded at 15 % has run its course), so the check is the start, not the length: most seeds lock down from day 0
-    and beat vaccination alone. scripts/abm_tables.py --tune reports every seed."""
+    runs) on five training seeds. Most of a lockdown's worth comes early, while the epidemic seeded at 15 % runs its
+    course, so the check is the start, not the length: most seeds lock down from day 0 and beat vaccination
+    alone. scripts/abm_tables.py --tune reports every seed."""
     env = small_env(kappa=0.0, effectiveness=1.0)
     vaccination_only = play(env, [0, 0, 0, 100, 0, 100, 0, 100], seed=0)[1]
     found = 0

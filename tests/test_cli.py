@@ -49,7 +49,7 @@ def agent_job(name: str) -> tuple[str, list[str]]:
 
 
 def every_job() -> list[tuple[str, list[str]]]:
-    # The default agent acts in the city; the grid worlds, the cluster problems and the contact city need one of theirs.
+    # The default agent acts in the city; the grid worlds, the cluster problems, the contact city and the ABM need their own.
     family_agent = {"grid": ["agent=no_lockdown"], "cluster": ["agent=symp_avgrand"], "papw": ["agent=none"],
                     "abm": ["agent=abm_nothing"]}
     jobs = [("eval", [f"env={name}", *next((agent for prefix, agent in family_agent.items() if name.startswith(prefix)), [])])

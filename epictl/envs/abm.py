@@ -1,7 +1,7 @@
 """Gymnasium env over the age-stratified city in the paper's formulation (spec §9): one decision fixes a whole run.
 
 The action is eight numbers in days, the start and the duration of the lockdown and of each age group's vaccination
-window (`abm_family.INTERVENTIONS`): [lockdown start, lockdown days, 0-17 start, 0-17 days, 18-59 start, ...]. End =
+window (`abm_schedule.INTERVENTIONS`): [lockdown start, lockdown days, 0-17 start, 0-17 days, 18-59 start, ...]. End =
 start + duration, capped at the horizon; a duration of 0 means never. Both are rounded to whole 12-hour ticks.
 One step runs the schedule ``repeats`` times (seeds ``episode seed x 1000 + r``, so that two schedules on one seed
 meet the same epidemics until they differ) and pays the mean TRew divided by N; the episode then ends, so each
@@ -17,7 +17,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from epictl.envs.abm_family import INTERVENTIONS, MAX_REPEATS
+from epictl.envs.abm_schedule import INTERVENTIONS, MAX_REPEATS
 from epictl.envs.report import EpisodeReport
 from epictl.errors import EpictlError
 from epictl.rewards.deshkar2023 import ScheduleReward

@@ -12,14 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from epictl.budgets.daily import DailyBudget
+from epictl.envs.abm_schedule import MAX_REPEATS
 from epictl.envs.family import Family, Metric
 from epictl.errors import EpictlError
 from epictl.rewards.deshkar2023 import ScheduleReward
-from epictl.sim.abm.params import AGE_GROUPS, AbmParams
-
-# the schedule an action fixes, in action order (spec §9): a start and a duration in days for each intervention
-INTERVENTIONS = ("lockdown", *(f"vaccination_{group}" for group in AGE_GROUPS))
-MAX_REPEATS = 1000  # repeat r of episode seed s simulates seed s x MAX_REPEATS + r (envs/abm.py)
+from epictl.sim.abm.params import AbmParams
 
 
 @dataclass

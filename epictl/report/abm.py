@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from epictl.atomic import write_atomic
-from epictl.envs.abm_family import INTERVENTIONS
+from epictl.envs.abm_schedule import INTERVENTIONS
 
 LEARNER = "ddpg"
 BASELINES = ["abm_nothing", "abm_full_lockdown", "abm_vaccinate", "abm_partial_lockdown"]

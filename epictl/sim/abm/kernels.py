@@ -3,10 +3,9 @@ of each place, infection, the disease course, the household economy and the log 
 randomness are documented in simulator.py.
 
 Random numbers come from the counter-based generator of epictl/sim/counter_random.py: ``draw(key, tick, agent,
-slot)`` depends on nothing but its coordinates. Loops over agents and
-places run in parallel (``prange``) where each iteration writes only its own agent or place and the only sums are
-integer counts, so results do not depend on the number of threads; the vaccine lottery, which picks among all
-agents, runs serially. Helpers called once per agent are inlined and take scalars, not arrays or the Rules tuple:
+slot)`` depends on nothing but its coordinates. Loops over agents and places run in parallel (``prange``) where each
+iteration writes only its own agent or place and the only sums are integer counts, so results do not depend on the
+number of threads; the vaccine lottery, which picks among all agents, runs serially. Helpers called once per agent are inlined and take scalars, not arrays or the Rules tuple:
 arrays passed to a function inside a hot loop cost reference counting on every call (about 10x slower here).
 """
 

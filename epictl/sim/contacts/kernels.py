@@ -2,8 +2,9 @@
 clocks and the log row. The order of operations and the randomness are documented in simulator.py.
 
 Schedules come from the counter-based generator of epictl/sim/counter_random.py: ``draw(key, day, person, slot)``
-depends on nothing but its coordinates; each 64-bit draw gives two uniforms of 32 bits. States need no stream to copy, policies on one seed share each person's schedule for every
-day the person moves freely, and the NumPy reference (reference.py) reproduces the same draws with uint64 arithmetic.
+depends on nothing but its coordinates; each 64-bit draw gives two uniforms of 32 bits. States need no stream to
+copy, policies on one seed share each person's schedule for every day the person moves freely, and the NumPy
+reference (reference.py) reproduces the same draws with uint64 arithmetic.
 """
 
 from __future__ import annotations
