@@ -376,6 +376,8 @@ def train_steps(agent, env, run: dict, steps: int) -> list[dict]:
     return log
 
 
+# About 3 s: in `make test-smoke` with the other resume checks, so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 def test_a_checkpoint_mid_episode_continues_as_the_uninterrupted_run():
     """What `epictl train ... resume=` relies on: the agent state, serialized at once as train.py does, and the
     env snapshot, taken mid-episode, continue exactly."""

@@ -4,6 +4,7 @@ and never lets a compartment go negative, on every day."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import random_city
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -71,6 +72,8 @@ def test_metapop_conserves_people_and_stays_non_negative(data, params, n_regions
         assert state.counts.sum() == total
 
 
+# About 5 s of generated worlds: in `make test-smoke`, so the fast suite keeps its 5 minutes.
+@pytest.mark.smoke
 @PROPERTY
 @given(population=st.integers(2, 150), density=unit(0.05, 0.6), p_contact=unit(), death_probability=unit(),
        exposed=st.tuples(st.integers(0, 3), st.integers(0, 3)).map(sorted),
