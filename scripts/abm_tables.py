@@ -68,7 +68,7 @@ def run_everything(args) -> tuple[pd.DataFrame, pd.DataFrame]:
                 + [lambda number=number, policy=policy: evaluate(experiment(number, "balanced"), policy,
                                                                  fixed[number, policy], None, args.episodes, evaluation)
                    for number, policy in fixed], args.jobs)
-    kappa = {scenario: float(composed("eval", [f"experiment={experiment(1, scenario)}"]).reward.kappa)
+    kappa = {scenario: float(composed("eval", [f"experiment={experiment(1, scenario)}", *args.common]).reward.kappa)
              for scenario in report.SCENARIOS}
     frames = [episodes(learned[cell], experiment=f"exp{cell[0]}", scenario=cell[1], agent=report.LEARNER) for cell in cells]
     for (number, policy), run in fixed.items():
