@@ -99,8 +99,9 @@ RESUME_STATES: list[tuple[str, Callable[[dict], dict], str]] = [
      "not an epictl training checkpoint (a dict without progress)"),
     ("progress-list", lambda s: {**s, "progress": [1, 2]}, "not an epictl checkpoint's training progress (a list)"),
     ("config-none", lambda s: {**s, "config": None}, "not a checkpoint of this command (no agent config)"),
-    ("episode-garbage", lambda s: {**s, "progress": {**s["progress"], "episode_in_progress": 7}},
-     "its episode in progress does not fit"),
+    ("episode-garbage", lambda s: {**s, "progress": {**s["progress"], "copies": [{"env": 7}]}},
+     "its saved env copies do not fit"),
+    ("copies-garbage", lambda s: {**s, "progress": {**s["progress"], "copies": 7}}, "its saved env copies do not fit"),
 ]
 
 

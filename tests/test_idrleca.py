@@ -174,11 +174,11 @@ def test_the_level_is_the_inverse_cdf_of_p_inf_at_test_and_the_log_prob_sums_the
         log_q = agent.actor(*agent.inputs(features[None], [edges]))[0].numpy()
     decided = decided_people(observation, p_inf)
     np.testing.assert_array_equal(action["level"][decided], inverse_cdf(p_inf, thresholds(log_q))[decided])
-    chosen = log_q[np.arange(PEOPLE), agent.pending["choice"]]
-    assert agent.pending["log_prob"] == pytest.approx(chosen[decided].astype(np.float64).sum(), rel=1e-6)
+    chosen = log_q[np.arange(PEOPLE), agent.pending[0]["choice"]]
+    assert agent.pending[0]["log_prob"] == pytest.approx(chosen[decided].astype(np.float64).sum(), rel=1e-6)
     mean = build(log_prob="mean")
     mean.act(observation)
-    assert mean.pending["log_prob"] == pytest.approx(chosen[decided].mean(), rel=1e-5)
+    assert mean.pending[0]["log_prob"] == pytest.approx(chosen[decided].mean(), rel=1e-5)
 
 
 def play(agent: IdrlecaAgent, days: int, seed: int, episode: int = 5) -> list[dict]:

@@ -23,7 +23,7 @@ RANKS = {
     "rebuild": 5, "calibration": 5,
     "runners": 6,
     "config": 7, "validation": 7,
-    "app": 8,
+    "app": 8, "gym_ids": 8,
     "cli": 9,
     "__main__": 10,
 }

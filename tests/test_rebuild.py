@@ -93,7 +93,7 @@ def test_rebuilding_agent_advances_the_grus_once_per_day(tmp_path):
     for t in range(3, 7):
         agent.act(days[t], explore=True)
         expected = reference.step(days[t])
-        np.testing.assert_allclose(agent.current, expected)
+        np.testing.assert_allclose(agent.current[0], expected)
         agent.observe(days[t], {"principle": np.array([0, 1]), "factor": np.array([1.0, 1.0], np.float32)},
                       1.0, days[t + 1], False, False)
     with pytest.raises(EpictlError, match="12 regions, this city has 13"):

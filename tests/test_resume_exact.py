@@ -20,8 +20,9 @@ import pytest
 from conftest import REPO
 from test_cli import EPICTL, epictl
 
-# Whole training processes for eight learners, twice: with the table pipelines in `make test-smoke`. The fast
-# suite keeps the in-process resume tests of tests/test_hrl.py and tests/test_ddqn_lstm.py.
+# Whole training processes for every learner (on one env copy and on several), twice: with the table
+# pipelines in `make test-smoke`. The fast suite keeps the in-process resume tests of tests/test_hrl.py,
+# tests/test_ddqn_lstm.py and tests/test_vector_env.py.
 pytestmark = pytest.mark.smoke
 
 SIGNALS = {"ctrl-c": signal.SIGINT, "kill-9": signal.SIGKILL}
@@ -45,6 +46,20 @@ LEARNERS = {
                 "agent.checkpoint_every=5"],
     "ddpg": ["env=abm_tiny", "agent=ddpg", "agent.updates=30", "agent.burn_in=4", "agent.hidden=[16,16]",
              "agent.checkpoint_every=4"],
+    # Learners on several env copies (env.num_envs): every copy's episode in progress is saved and restored.
+    "hrl_copies": ["agent=hrl", *HRL, "env.num_envs=3"],
+    "ddqn_lstm_copies": ["env=grid_tiny", "agent=ddqn_lstm", "agent.memory=4", "agent.lstm_units=[8,4]",
+                         "agent.dense_units=[8]", "agent.batch_size=4", "agent.updates=40", "agent.checkpoint_every=10",
+                         "env.num_envs=3"],
+    "cluster_dqn_copies": ["env=cluster_single", "agent=cluster_dqn", "agent.updates=30", "agent.learning_starts=20",
+                           "agent.batch_size=8", "agent.sl_batch_size=2", "agent.replay_capacity=200",
+                           "agent.train_every=1", "agent.lr_warmup_steps=5", "agent.checkpoint_every=5",
+                           "env.num_envs=3"],
+    # The extreme-experience stop fires (its penalty scale carries over episodes), on 3 copies.
+    "idrleca_copies": ["env=papw_tiny", "agent=idrleca", "agent.updates=24", "agent.rollout=8", "agent.minibatch=4",
+                       "agent.stop_new_infections=3", "agent.checkpoint_every=5", "env.num_envs=3"],
+    "ddpg_copies": ["env=abm_tiny", "agent=ddpg", "agent.updates=16", "agent.burn_in=4", "agent.hidden=[16,16]",
+                    "agent.checkpoint_every=4", "env.num_envs=2"],
     # Two gradient steps per epoch (4 trajectories, batches of 2), so Ctrl-C can land mid-epoch.
     "rebuild": [*TINY_CITY, "rebuild.hidden=8", "rebuild.layers=1", "rebuild.scale=20", "rebuild.train_episodes=4",
                 "rebuild.validation_episodes=1", "rebuild.test_episodes=1", "rebuild.batch_size=2", "rebuild.epochs=24",

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from omegaconf import MISSING
 
 from epictl.errors import EpictlError
 
 
+class Transition(NamedTuple):
+    """One executed env step of one env copy, as a learner stores it."""
+
+    observation: Any
+    action: Any  # as executed (the env's info["action"])
+    reward: float
+    next_observation: Any
+    terminated: bool
+    truncated: bool
+    info: dict | None = None
+
+
 class Agent:
-    """``act(obs, explore) -> action``; learning agents also learn from ``observe`` and keep state dicts."""
+    """``act(obs, explore) -> action``; learning agents also learn from ``observe`` and keep state dicts.
+
+    The runners drive every agent through the batch methods (``reset_copy``, ``act_batch``,
+    ``observe_batch``: one entry per env copy). Their defaults serve one copy through the single-copy
+    methods; a ``batched`` agent keeps an episode memory per copy, acts on all copies in one network
+    call and learns from all their transitions, so it trains on ``env.num_envs`` copies.
+    """
 
     trainable = False
+    batched = False
 
     def reset(self, seed: int, info: dict | None = None) -> None:
         """Start an episode; ``info`` is the env's reset info (e.g. the observations so far)."""
@@ -31,6 +50,20 @@ class Agent:
         """Learn from one executed transition (store it, update when ready); returns the losses. ``info`` is the
         env step's info (e.g. per-person rewards, or training labels an agent must never act on)."""
         return {}
+
+    # -- env copies (see the class docstring) ---------------------------------------------------
+    def reset_copy(self, env_copy: int, seed: int, info: dict | None = None) -> None:
+        """Start an episode in env copy ``env_copy``."""
+        self.reset(seed, info)
+
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list:
+        """One action per observation, ``observations[i]`` from env copy ``copies[i]`` (default: copy i)."""
+        return [self.act(observation, explore) for observation in observations]
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Learn from one step of every copy (``transitions[i]`` from copy i); returns the losses."""
+        (transition,) = transitions
+        return self.observe(*transition)
 
     def state_dict(self) -> dict:
         """Everything needed to restore the agent (parameters, optimisers, replay, random state)."""

@@ -14,6 +14,11 @@ over member tokens. d dQ_i / d alpha3 is exact forward-mode autodiff (torch.func
 cluster's alpha3, which enters every token as log alpha3 (so the derivative also follows alpha3 through
 attention); `penalty_input: log_alpha3` takes it with respect to log alpha3 instead.
 
+On n env copies (env.num_envs) a training step acts on all copies (one encoder and one Q pass) and records
+n cluster-days. The config's step counts (learning_starts, train_every, lr_warmup_steps) count cluster-days of
+all copies together, so a gradient step still comes every `train_every` of them (several in one training
+step when n > train_every), and the epsilon and learning-rate schedules span the run's `updates` x n.
+
 Replay keeps each finished cluster episode once: its last history as int8 codes (a cluster-day (episode, t)
 reads its observation as the rows <= t, the next one as the rows <= t + 1), the beliefs act() decided with
 (float16; like the stored observations of any DQN, they are not recomputed), tests, per-member rewards and
@@ -32,11 +37,11 @@ import torch
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from epictl.agents.base import Agent
+from epictl.agents.base import Agent, Transition
 from epictl.agents.cluster_dqn_config import ClusterDqnConfig
-from epictl.agents.cluster_features import (DECISION_DAYS, SIZE, TODAY, ClusterRing,
-                                            decode_history, history_codes, history_shape, threshold_quarantine,
-                                            tokens)
+from epictl.agents.cluster_features import (DECISION_DAYS, SIZE, TODAY, ClusterRing, decode_history,
+                                            history_codes, history_shape, split_slots, stack_slots,
+                                            threshold_quarantine, tokens)
 from epictl.agents.cluster_nets import (NONE, TEST, BeliefEncoder, QNetwork, as_device, beliefs_at, encoder_from_state,
                                         load_beliefs, observation_tensors)
 from epictl.agents.sl_encoder import sl_batch
@@ -76,6 +81,18 @@ class LocalPolicy:
             out[live] = torch.where(members[live], q[..., TEST] - q[..., NONE], -math.inf)
         return out.cpu().numpy()
 
+    def beliefs_of(self, observations: list[dict]) -> list[np.ndarray]:
+        """beliefs() of several observations (env copies), all in one encoder pass."""
+        return split_slots(self.beliefs(stack_slots(observations)), observations)
+
+    def delta_q_of(self, observations: list[dict], alpha3_active: list, beliefs: list[np.ndarray]) -> list[np.ndarray]:
+        """delta_q() of several observations (env copies), each at its own alpha3_active (one value or one per
+        slot) and with its beliefs (from beliefs_of()), all in one pass of the Q network."""
+        alpha3 = [np.broadcast_to(np.asarray(a, np.float32).reshape(-1), len(observation["day"]))
+                  for a, observation in zip(alpha3_active, observations)]
+        stacked = self.delta_q(stack_slots(observations), np.concatenate(alpha3), np.concatenate(beliefs))
+        return split_slots(stacked, observations)
+
 
 def load_local_policy(run_dir, device="auto") -> LocalPolicy:
     """The local policy (encoder and online Q network) of a `cluster_dqn` training run's checkpoints/last.pt."""
@@ -92,8 +109,13 @@ def load_local_policy(run_dir, device="auto") -> LocalPolicy:
     return LocalPolicy(encoder_from_state(state, path), qnet.eval(), device)
 
 
+def new_episode() -> dict[str, list]:
+    """The cluster-days of an episode in progress, one list per replay field."""
+    return {key: [] for key in EPISODE_KEYS}
+
+
 class ClusterDqnAgent(Agent):
-    trainable = True
+    trainable = batched = True
 
     def __init__(self, config: ClusterDqnConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         self.config = c = config.validate()
@@ -114,77 +136,110 @@ class ClusterDqnAgent(Agent):
         self.trained_parameters = [*self.online.parameters(), *self.encoder.parameters()]
         self.optimizer = torch.optim.Adam(self.trained_parameters, lr=c.lr)
         self.replay = ClusterRing(math.ceil(c.replay_capacity / DECISION_DAYS))  # episodes of 24 cluster-days
-        self.episode: dict[str, list] = {key: [] for key in EPISODE_KEYS}  # the cluster-days of the one in progress
-        self.beliefs: np.ndarray | None = None  # those act() decided with, for the replay
-        self.steps = self.gradient_steps = 0
+        # Per env copy (reset_copy adds copies): the cluster-days of its episode in progress (the episode
+        # enters replay when it ends), and the beliefs its last act() decided with, for the replay.
+        self.episodes: list[dict[str, list]] = [new_episode()]
+        self.beliefs: list[np.ndarray | None] = [None]
+        self.steps = self.gradient_steps = 0  # env steps (cluster-days of every copy) and gradient steps
 
     # -- acting ---------------------------------------------------------------------------------
     def reset(self, seed: int, info: dict | None = None) -> None:
-        self.episode = {key: [] for key in EPISODE_KEYS}
-        self.beliefs = None
+        self.reset_copy(0, seed, info)
+
+    def reset_copy(self, env_copy: int, seed: int, info: dict | None = None) -> None:
+        while len(self.episodes) <= env_copy:
+            self.episodes.append(new_episode())
+            self.beliefs.append(None)
+        self.episodes[env_copy], self.beliefs[env_copy] = new_episode(), None
 
     def epsilon(self) -> float:
+        """Linear from epsilon_start to epsilon_end over `exploration_fraction` of the run's env steps
+        (`updates` training steps of every copy)."""
         c = self.config
-        fraction = min(self.steps / (c.exploration_fraction * c.updates), 1.0)
+        fraction = min(self.steps / (c.exploration_fraction * c.updates * len(self.episodes)), 1.0)
         return c.epsilon_start + fraction * (c.epsilon_end - c.epsilon_start)
 
     def act(self, observation, explore: bool = False) -> dict:
-        members = np.asarray(observation["members"]) > 0
-        self.beliefs = beliefs = self.policy.beliefs(observation)
-        test = self.policy.delta_q(observation, observation["alpha3"], beliefs) > 0
-        if explore:  # per token: a coin flip with probability epsilon
-            explored = self.rng.random(test.shape) < self.epsilon()
-            test = np.where(explored, self.rng.random(test.shape) < 0.5, test)
-        return {"test": (test & members).astype(np.int8),
-                "quarantine": threshold_quarantine(beliefs[..., TODAY], members, observation["alpha2"])}
+        return self.act_batch([observation], explore)[0]
+
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list[dict]:
+        """Every copy's beliefs in one encoder pass and its dQ in one Q pass; exploration draws copy after copy."""
+        copies = list(range(len(observations))) if copies is None else copies
+        if max(copies) >= len(self.episodes):
+            raise EpictlError(f"act on env copy {max(copies)} before reset_copy() started it")
+        beliefs = self.policy.beliefs_of(observations)
+        delta_q = self.policy.delta_q_of(observations, [o["alpha3"] for o in observations], beliefs)
+        actions = []
+        for env_copy, observation, belief, dq in zip(copies, observations, beliefs, delta_q):
+            members = np.asarray(observation["members"]) > 0
+            test = dq > 0
+            if explore:  # per token: a coin flip with probability epsilon
+                explored = self.rng.random(test.shape) < self.epsilon()
+                test = np.where(explored, self.rng.random(test.shape) < 0.5, test)
+            self.beliefs[env_copy] = belief
+            actions.append({"test": (test & members).astype(np.int8),
+                            "quarantine": threshold_quarantine(belief[..., TODAY], members, observation["alpha2"])})
+        return actions
 
     # -- learning -------------------------------------------------------------------------------
     def observe(self, observation, action, reward, next_observation, terminated, truncated, info) -> dict[str, float]:
-        """Record the cluster-day (the episode enters replay when it ends); a gradient step every `train_every`
-        steps after `learning_starts`."""
-        if self.beliefs is None:
-            raise EpictlError("observe() needs the act() that chose the action first")
-        if len(self.episode["day"]) == DECISION_DAYS:  # the replay holds a cluster's days 3..26 [spec §2.1]
-            raise EpictlError(f"agent {self.config.name}: a cluster decides on {DECISION_DAYS} days (local days "
-                              "3..26); this env's clusters decide on more (env.sim.first_decision_day/last_decision_day)")
-        self.episode["day"].append(int(observation["day"][0]))
-        self.episode["belief"].append(self.beliefs[0].astype(np.float16))
-        self.episode["test"].append(np.asarray(action["test"][0], np.int8))
-        self.episode["reward"].append(np.asarray(info["reward_split"][0], np.float32))
-        if terminated or truncated:
-            # a truncated episode's last step bootstraps from the row its next observation adds
-            self._store_episode(observation if terminated else next_observation, info, terminated)
-        self.beliefs = None
-        self.steps += 1
-        c = self.config
+        return self.observe_batch([Transition(observation, action, reward, next_observation, terminated, truncated,
+                                              info)])
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Record every copy's cluster-day (an episode enters replay when it ends); then a gradient step for
+        every `train_every`-th env step past `learning_starts` among them (their mean losses)."""
+        for env_copy, t in enumerate(transitions):
+            if env_copy >= len(self.beliefs) or self.beliefs[env_copy] is None:
+                raise EpictlError("observe() needs the act() that chose the action first")
+            episode = self.episodes[env_copy]
+            if len(episode["day"]) == DECISION_DAYS:  # the replay holds a cluster's days 3..26 [spec §2.1]
+                raise EpictlError(f"agent {self.config.name}: a cluster decides on {DECISION_DAYS} days (local days "
+                                  "3..26); this env's clusters decide on more "
+                                  "(env.sim.first_decision_day/last_decision_day)")
+            episode["day"].append(int(t.observation["day"][0]))
+            episode["belief"].append(self.beliefs[env_copy][0].astype(np.float16))
+            episode["test"].append(np.asarray(t.action["test"][0], np.int8))
+            episode["reward"].append(np.asarray(t.info["reward_split"][0], np.float32))
+            if t.terminated or t.truncated:
+                # a truncated episode's last step bootstraps from the row its next observation adds
+                self._store_episode(env_copy, t.observation if t.terminated else t.next_observation, t.info,
+                                    t.terminated)
+            self.beliefs[env_copy] = None
+        c, before = self.config, self.steps
+        self.steps += len(transitions)
+        # the multiples of train_every past learning_starts that these steps passed
+        due = max(self.steps // c.train_every - max(before, c.learning_starts) // c.train_every, 0)
         losses = {"epsilon": self.epsilon()}
-        if self.steps > c.learning_starts and self.steps % c.train_every == 0 and len(self.replay):
-            losses.update(self.update())
+        if due and len(self.replay):
+            updates = [self.update() for _ in range(due)]
+            losses.update({key: float(np.mean([u[key] for u in updates])) for key in updates[0]})
         return losses
 
-    def _store_episode(self, final_observation, info: dict, terminated: bool) -> None:
-        """The finished episode, padded to 24 cluster-days; belief holds one more day: a truncated episode's
-        last next observation."""
-        length = len(self.episode["day"])
+    def _store_episode(self, env_copy: int, final_observation, info: dict, terminated: bool) -> None:
+        """The finished episode of copy ``env_copy``, padded to 24 cluster-days; belief holds one more day: a
+        truncated episode's last next observation."""
+        episode = self.episodes[env_copy]
+        length = len(episode["day"])
         if not terminated:
-            self.episode["belief"].append(self.policy.beliefs(final_observation)[0].astype(np.float16))
+            episode["belief"].append(self.policy.beliefs(final_observation)[0].astype(np.float16))
         steps = {key: np.zeros((DECISION_DAYS + (key == "belief"), *np.shape(values[0])), np.asarray(values[0]).dtype)
-                 for key, values in self.episode.items()}
-        for key, values in self.episode.items():
+                 for key, values in episode.items()}
+        for key, values in episode.items():
             steps[key][: len(values)] = values
         self.replay.add(codes=history_codes(np.asarray(final_observation["history"][0])),
                         labels=np.asarray(info["infectious_days"][0], np.int8),
                         alpha3=np.float32(np.asarray(final_observation["alpha3"]).reshape(-1)[0]),
                         length=np.int16(length), terminal=np.bool_(terminated), **steps)
-        self.episode = {key: [] for key in EPISODE_KEYS}
+        self.episodes[env_copy] = new_episode()
 
     def learning_rate(self) -> float:
         """Linear warm-up from 0 to `lr` over the first `lr_warmup_steps` env steps, then cosine decay to 0 at
-        the run's last step [P]."""
+        the run's last env step (`updates` training steps of every copy) [P]."""
         c = self.config
         if self.steps < c.lr_warmup_steps:
             return c.lr * self.steps / c.lr_warmup_steps
-        progress = (self.steps - c.lr_warmup_steps) / max(c.updates - c.lr_warmup_steps, 1)
+        progress = (self.steps - c.lr_warmup_steps) / max(c.updates * len(self.episodes) - c.lr_warmup_steps, 1)
         return c.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
     def q_and_slope(self, history, day, members, beliefs, alpha3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -253,8 +308,9 @@ class ClusterDqnAgent(Agent):
         return {
             "shape": self.shape(), "encoder": self.encoder.state_dict(), "online": self.online.state_dict(),
             "target": self.target.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "replay": self.replay.state_dict(), "episode": {key: list(v) for key, v in self.episode.items()},
-            "beliefs": self.beliefs,
+            "replay": self.replay.state_dict(),
+            "episodes": [{key: list(values) for key, values in episode.items()} for episode in self.episodes],
+            "beliefs": list(self.beliefs),
             "steps": self.steps, "gradient_steps": self.gradient_steps,
             "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
         }
@@ -267,8 +323,10 @@ class ClusterDqnAgent(Agent):
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.replay.load_state_dict(state["replay"])
-        self.episode = {key: list(state["episode"][key]) for key in EPISODE_KEYS}
-        self.beliefs = state["beliefs"]
+        self.episodes = [{key: list(episode[key]) for key in EPISODE_KEYS} for episode in state["episodes"]]
+        self.beliefs = list(state["beliefs"])
+        if len(self.beliefs) != len(self.episodes) or not self.episodes:
+            raise EpictlError(f"{source}: {len(self.episodes)} episodes in progress for {len(self.beliefs)} env copies")
         self.steps, self.gradient_steps = state["steps"], state["gradient_steps"]
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])

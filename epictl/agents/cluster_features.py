@@ -36,6 +36,19 @@ def history_shape(observation_space: gym.Space, agent_name: str) -> tuple[int, i
     return tuple(shape[:3])
 
 
+SLOT_KEYS = ("history", "day", "members")  # what the networks read, one entry per cluster slot
+
+
+def stack_slots(observations: list[dict]) -> dict:
+    """Several observations (env copies) as one for the networks: their cluster slots one after another."""
+    return {key: np.concatenate([np.asarray(observation[key]) for observation in observations]) for key in SLOT_KEYS}
+
+
+def split_slots(values: np.ndarray, observations: list[dict]) -> list[np.ndarray]:
+    """Per-slot results on ``stack_slots(observations)`` back as one array per observation."""
+    return np.split(values, np.cumsum([len(observation["day"]) for observation in observations])[:-1])
+
+
 def window_rows(history: torch.Tensor, day: torch.Tensor) -> torch.Tensor:
     """[K, M, 4, F]: each slot's rows t-3 .. t (rows before 0 read as 0)."""
     k, m, _, f = history.shape

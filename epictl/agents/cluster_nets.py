@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from epictl.agents.cluster_features import BELIEF_OFFSETS, FEATURES, TOKEN_SIZE
+from epictl.agents.cluster_features import BELIEF_OFFSETS, FEATURES, TOKEN_SIZE, split_slots, stack_slots
 from epictl.agents.torch_device import resolve_device
 from epictl.agents.torch_files import checkpoint_path, load_checkpoint
 from epictl.errors import EpictlError
@@ -109,6 +109,10 @@ class BeliefModel:
     def beliefs(self, observation: dict) -> np.ndarray:
         """float32 [K, M, 5]: P(infectious on t-2 .. t+2) per member at each slot's day t (0 elsewhere)."""
         return beliefs_at(self.encoder, *observation_tensors(observation, self.device)).cpu().numpy()
+
+    def beliefs_of(self, observations: list[dict]) -> list[np.ndarray]:
+        """beliefs() of several observations (env copies), all in one encoder pass."""
+        return split_slots(self.beliefs(stack_slots(observations)), observations)
 
 
 def encoder_from_state(state, source) -> BeliefEncoder:

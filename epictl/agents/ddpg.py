@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from epictl.agents.base import Agent
+from epictl.agents.base import Agent, Transition
 from epictl.agents.ddpg_config import DdpgConfig
 from epictl.agents.replay import ReplayBuffer
 from epictl.agents.torch_device import resolve_device, use_torch_threads
@@ -45,7 +45,7 @@ class Critic(nn.Module):
 
 
 class DdpgAgent(Agent):
-    trainable = True
+    trainable = batched = True
 
     def __init__(self, config: DdpgConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         if not isinstance(observation_space, gym.spaces.Box) or not isinstance(action_space, gym.spaces.Box):
@@ -90,25 +90,36 @@ class DdpgAgent(Agent):
 
     # -- acting ---------------------------------------------------------------------------------
     def act(self, observation, explore: bool = False) -> np.ndarray:
-        """Explore: uniform during burn-in, then mu(s) plus Gaussian noise; else mu(s)."""
+        return self.act_batch([observation], explore)[0]
+
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list[np.ndarray]:
+        """Explore: uniform during burn-in, then mu(s) plus Gaussian noise; else mu(s). One actor pass for all
+        copies; the draws go copy after copy."""
         if explore and self.steps < self.config.burn_in:
-            return self.to_env_units(self.rng.uniform(-1.0, 1.0, self.action_size))
+            return [self.to_env_units(self.rng.uniform(-1.0, 1.0, self.action_size)) for _ in observations]
         with torch.no_grad():
-            normalised = self.actor(self.states(observation))[0].cpu().numpy().astype(np.float64)
+            normalised = self.actor(self.states(np.stack([np.asarray(o) for o in observations])))
+        normalised = normalised.cpu().numpy().astype(np.float64)
         if explore:
-            noise = self.rng.normal(0.0, self.config.exploration_noise, self.action_size)
-            normalised = np.clip(normalised + noise, -1.0, 1.0)
-        return self.to_env_units(normalised)
+            for row in normalised:
+                row[:] = np.clip(row + self.rng.normal(0.0, self.config.exploration_noise, self.action_size), -1.0, 1.0)
+        return [self.to_env_units(row) for row in normalised]
 
     # -- learning -------------------------------------------------------------------------------
     def observe(self, observation, action, reward, next_observation, terminated, truncated,
                 info: dict | None = None) -> dict[str, float]:
-        """Store the executed transition; after burn-in, ``updates_per_step`` updates (their mean losses)."""
-        self.replay.add(observation=np.asarray(observation, np.float32).ravel(), action=self.to_normalised(action),
-                        reward=np.float32(reward * self.config.reward_scale), next_observation=np.asarray(next_observation, np.float32).ravel(),
-                        terminated=np.float32(terminated))
+        return self.observe_batch([Transition(observation, action, reward, next_observation, terminated, truncated)])
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Store every copy's executed transition; once the steps before them pass burn-in, ``updates_per_step``
+        updates (their mean losses)."""
+        for t in transitions:
+            self.replay.add(observation=np.asarray(t.observation, np.float32).ravel(),
+                            action=self.to_normalised(t.action), reward=np.float32(t.reward * self.config.reward_scale),
+                            next_observation=np.asarray(t.next_observation, np.float32).ravel(),
+                            terminated=np.float32(t.terminated))
         learning = self.steps >= self.config.burn_in  # the step that acted with mu(s) learns [sfujim/TD3]
-        self.steps += 1
+        self.steps += len(transitions)
         if not learning:
             return {}
         losses = [self.update(self.replay.sample(self.config.batch_size)) for _ in range(self.config.updates_per_step)]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from epictl.agents.base import Agent
+from epictl.agents.base import Agent, Transition
 from epictl.agents.day_window import DayWindow
 from epictl.agents.ddqn_lstm_config import DdqnLstmConfig
 from epictl.agents.replay import ReplayBuffer
@@ -73,7 +73,7 @@ def bootstrap_values(online: nn.Module, target: nn.Module, next_windows: torch.T
 
 
 class DdqnLstmAgent(Agent):
-    trainable = True
+    trainable = batched = True
 
     def __init__(self, config: DdqnLstmConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         if not isinstance(action_space, gym.spaces.Discrete) or len(observation_space.shape) != 1:
@@ -92,47 +92,75 @@ class DdqnLstmAgent(Agent):
         self.target = copy.deepcopy(self.online).eval()
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=config.lr)
         self.replay = ReplayBuffer(config.replay_capacity, seed=seed)
-        self.window = DayWindow(config.memory, features)
-        self.current: np.ndarray | None = None  # the window the last act() decided on
+        self.features = features
+        # Per env copy: its episode's day window and the window its last act() decided on.
+        self.windows: list[DayWindow] = []
+        self.current: list[np.ndarray | None] = []
         self.epsilon = config.epsilon_start
         self.steps = self.episodes = 0
 
     # -- acting ---------------------------------------------------------------------------------
     def reset(self, seed: int, info: dict | None = None) -> None:
+        self.reset_copy(0, seed, info)
+
+    def reset_copy(self, env_copy: int, seed: int, info: dict | None = None) -> None:
+        while len(self.windows) <= env_copy:
+            self.windows.append(DayWindow(self.config.memory, self.features))
+            self.current.append(None)
         history = (info or {}).get("history")
-        self.window.start(None if history is None else history[:-1])  # the last day comes with act()
-        self.current = None
+        self.windows[env_copy].start(None if history is None else history[:-1])  # the last day comes with act()
+        self.current[env_copy] = None
 
     def act(self, observation, explore: bool = False) -> int:
-        self.current = self.window.window(observation)
-        self.window.push(observation)
-        if explore and self.rng.random() < self.epsilon:
-            return int(self.rng.integers(self.n_actions))
-        with torch.no_grad():
-            q = self.online(torch.as_tensor(self.current[None], device=self.device))
-        return int(q.argmax(dim=1).item())
+        return self.act_batch([observation], explore)[0]
+
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list[int]:
+        """Epsilon-greedy per copy (draws copy after copy); the greedy copies share one forward pass."""
+        copies = list(range(len(observations))) if copies is None else copies
+        if max(copies) >= len(self.windows):
+            raise EpictlError(f"act on env copy {max(copies)} before reset_copy() started it")
+        actions: list[int | None] = []
+        for env_copy, observation in zip(copies, observations):
+            self.current[env_copy] = self.windows[env_copy].window(observation)
+            self.windows[env_copy].push(observation)
+            explored = explore and self.rng.random() < self.epsilon
+            actions.append(int(self.rng.integers(self.n_actions)) if explored else None)
+        greedy = [i for i, action in enumerate(actions) if action is None]
+        if greedy:
+            windows = np.stack([self.current[copies[i]] for i in greedy])
+            with torch.no_grad():
+                best = self.online(torch.as_tensor(windows, device=self.device)).argmax(dim=1).cpu().numpy()
+            for i, action in zip(greedy, best):
+                actions[i] = int(action)
+        return actions
 
     # -- learning -------------------------------------------------------------------------------
     def observe(self, observation, action, reward, next_observation, terminated, truncated,
                 info: dict | None = None) -> dict[str, float]:
-        """Store the transition (done only when the epidemic ended), one gradient step, schedules."""
-        if self.current is None:
-            raise EpictlError("observe() needs the act() that chose the action first")
-        self.replay.add(window=self.current, action=np.int64(action), reward=np.float32(reward),
-                        next_window=self.window.window(next_observation), done=np.float32(terminated))
+        return self.observe_batch([Transition(observation, action, reward, next_observation, terminated, truncated)])
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Store every copy's transition (done only when the epidemic ended), one gradient step, then the
+        schedules advance by each env step and each ended episode."""
+        for env_copy, t in enumerate(transitions):
+            if env_copy >= len(self.current) or self.current[env_copy] is None:
+                raise EpictlError("observe() needs the act() that chose the action first")
+            self.replay.add(window=self.current[env_copy], action=np.int64(t.action), reward=np.float32(t.reward),
+                            next_window=self.windows[env_copy].window(t.next_observation), done=np.float32(t.terminated))
         losses = {"epsilon": self.epsilon}
         if len(self.replay) >= self.config.batch_size:
             losses.update(self.update(self.replay.sample(self.config.batch_size)))
-        self.steps += 1
-        ended = terminated or truncated
-        self.episodes += int(ended)
         c = self.config
-        if c.epsilon_decay_per == "step" or ended:
-            self.epsilon = max(self.epsilon - self.epsilon / c.epsilon_decay, c.epsilon_min)
-        if c.target_sync_per == "step" or ended:
-            finished = self.steps if c.target_sync_per == "step" else self.episodes
-            if finished % c.target_sync_every == 0:
-                self.target.load_state_dict(self.online.state_dict())
+        for t in transitions:
+            self.steps += 1
+            ended = t.terminated or t.truncated
+            self.episodes += int(ended)
+            if c.epsilon_decay_per == "step" or ended:
+                self.epsilon = max(self.epsilon - self.epsilon / c.epsilon_decay, c.epsilon_min)
+            if c.target_sync_per == "step" or ended:
+                finished = self.steps if c.target_sync_per == "step" else self.episodes
+                if finished % c.target_sync_every == 0:
+                    self.target.load_state_dict(self.online.state_dict())
         return losses
 
     def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
@@ -163,7 +191,7 @@ class DdqnLstmAgent(Agent):
             "shape": self.shape(), "online": self.online.state_dict(), "target": self.target.state_dict(),
             "optimizer": self.optimizer.state_dict(), "replay": self.replay.state_dict(),
             "epsilon": self.epsilon, "steps": self.steps, "episodes": self.episodes,
-            "window": self.window.state_dict(), "current": self.current,
+            "windows": [window.state_dict() for window in self.windows], "current": self.current,
             "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
         }
 
@@ -175,8 +203,10 @@ class DdqnLstmAgent(Agent):
         self.optimizer.load_state_dict(state["optimizer"])
         self.replay.load_state_dict(state["replay"])
         self.epsilon, self.steps, self.episodes = state["epsilon"], state["steps"], state["episodes"]
-        self.window.load_state_dict(state["window"])
-        self.current = state["current"]
+        self.windows = [DayWindow(self.config.memory, self.features) for _ in state["windows"]]
+        for window, saved in zip(self.windows, state["windows"]):
+            window.load_state_dict(saved)
+        self.current = list(state["current"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
 

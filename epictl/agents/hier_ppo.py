@@ -9,6 +9,9 @@ Learning [P; spec §8]: one step = one global day with reward r^G_t = sum over t
 R_{n,t}(alpha3_true); after `rollout` days, GAE(gamma, lambda) advantages normalised by a running mean and
 variance, then `epochs` passes of `minibatches` clipped-surrogate AdamW steps (CleanRL ppo_continuous_action):
     L = E[max(-A r, -A clip(r, 1 - eps, 1 + eps))] + c_v E[(V - R)^2] / 2 - c_e H,   r = pi(z|o) / pi_old(z|o).
+On n env copies the `rollout` days are those of all copies together: the update comes at the end of the
+training step that fills it, every ceil(rollout / n) steps, on that many days of each copy (rollout rounded up
+to a multiple of n); each copy's days form their own trajectory for GAE, cut at its own episode ends.
 The local DQN and its encoder are not trained and not saved here: they come from `dqn_from` each time.
 """
 
@@ -22,7 +25,7 @@ import torch
 from torch import nn
 
 from epictl.agents.advantages import gae
-from epictl.agents.base import Agent
+from epictl.agents.base import Agent, Transition
 from epictl.agents.cluster_features import history_shape
 from epictl.agents.cluster_global_config import HierPpoConfig
 from epictl.agents.cluster_ranking import (CLUSTER_FEATURES, GLOBAL_SCALARS, alpha3_active, demand, frozen_local_policy,
@@ -116,7 +119,9 @@ def squash(z: float, m_max: float, kind: str) -> float:
 
 
 class Rollout:
-    """The days since the last update, as numpy arrays (saved whole with the agent)."""
+    """The days since the last update, as numpy arrays (saved with the agent): one row per env step of a copy,
+    in the order they came; ``copy`` names each row's copy. Holds `size` rows, or up to one training step's
+    copies beyond that (the update waits for the end of the step)."""
 
     def __init__(self, size: int, capacity: int):
         self.arrays = {
@@ -125,20 +130,35 @@ class Rollout:
             **{key: np.zeros(size, np.float32) for key in ("z", "log_prob", "value", "reward")},
             "terminated": np.zeros(size, bool), "ended": np.zeros(size, bool),
             "bootstrap": np.zeros(size, np.float32),  # V(next observation) where the trace stops
+            "copy": np.zeros(size, np.int64),
         }
         self.size, self.filled = size, 0
 
     def add(self, **values) -> None:
+        if self.filled == len(self.arrays["z"]):  # a step of several copies goes past `size`
+            self.arrays = {key: np.concatenate([value, np.zeros_like(value[:1])])
+                           for key, value in self.arrays.items()}
         for key, value in values.items():
             self.arrays[key][self.filled] = value
         self.filled += 1
 
     def full(self) -> bool:
-        return self.filled == self.size
+        return self.filled >= self.size
+
+    def state_dict(self) -> dict:
+        return {"arrays": {key: value[: self.filled].copy() for key, value in self.arrays.items()},
+                "filled": self.filled}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.filled = state["filled"]
+        rows = max(self.size, self.filled)
+        self.arrays = {key: np.zeros((rows, *value.shape[1:]), value.dtype) for key, value in state["arrays"].items()}
+        for key, value in state["arrays"].items():
+            self.arrays[key][: self.filled] = value
 
 
 class HierPpoAgent(Agent):
-    trainable = True
+    trainable = batched = True
 
     def __init__(self, config: HierPpoConfig, observation_space: gym.spaces.Dict, action_space: gym.spaces.Dict,
                  seed: int = 0):
@@ -149,7 +169,6 @@ class HierPpoAgent(Agent):
         self.policy = frozen_local_policy(config.dqn_from, self.device)
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)  # z samples and minibatches (training)
-        self.tie_rng = np.random.default_rng(seed)  # ranking tie-breaks, reseeded by every episode
         self.actor = Head(self.capacity, config, last_std=0.01).to(self.device)
         self.log_std = nn.Parameter(torch.full((1,), float(config.log_std_init), device=self.device))
         self.critic = Head(self.capacity, config, last_std=1.0).to(self.device)
@@ -157,72 +176,132 @@ class HierPpoAgent(Agent):
                                            lr=config.lr, weight_decay=config.weight_decay)
         self.rollout = Rollout(config.rollout, self.capacity)
         self.advantage_stats = RunningMeanStd()
-        self.previous_m = 1.0  # m_{t-1}: the true cost before the first day of an episode
-        self.last_multiplier = 1.0  # m of the last act(), for logs (the env never sees it)
-        self.pending: dict | None = None  # what act() decided on, stored by observe()
+        # Per env copy (reset_copy adds copies): ranking tie-breaks, reseeded by every episode; m_{t-1}, the true
+        # cost before an episode's first day; what its last act() decided on, stored by observe().
+        self.tie_rngs = [np.random.default_rng(seed)]
+        self.previous_m = [1.0]
+        self.pending: list[dict | None] = [None]
+        self.last_multiplier = 1.0  # mean m of the last act over its copies, for logs (the env never sees it)
 
     # -- acting ---------------------------------------------------------------------------------
     def reset(self, seed: int, info: dict | None = None) -> None:
-        self.tie_rng = np.random.default_rng(seed)
-        self.previous_m, self.pending = 1.0, None
+        self.reset_copy(0, seed, info)
 
-    def features(self, observation, beliefs: np.ndarray) -> tuple[dict, np.ndarray]:
-        """The global observation and the local policy's dQ at the true cost (its demand is an input)."""
-        delta_q = self.policy.delta_q(observation, alpha3_active(observation, 1.0), beliefs=beliefs)
-        return global_observation(observation, demand(delta_q), self.previous_m, self.config.m_max), delta_q
+    def reset_copy(self, env_copy: int, seed: int, info: dict | None = None) -> None:
+        while len(self.pending) <= env_copy:
+            self.tie_rngs.append(np.random.default_rng(seed))
+            self.previous_m.append(1.0)
+            self.pending.append(None)
+        self.tie_rngs[env_copy] = np.random.default_rng(seed)
+        self.previous_m[env_copy], self.pending[env_copy] = 1.0, None
+
+    def features(self, observation, beliefs: np.ndarray, env_copy: int = 0) -> tuple[dict, np.ndarray]:
+        """The global observation of copy ``env_copy`` and the local policy's dQ at the true cost (its demand is an
+        input)."""
+        (features,), (delta_q,) = self.features_of([observation], [beliefs], [env_copy])
+        return features, delta_q
+
+    def features_of(self, observations: list, beliefs: list, copies: list[int]) -> tuple[list[dict], list]:
+        """features() of several copies, their dQ at the true cost in one pass of the local Q network."""
+        delta_q = self.policy.delta_q_of(observations, [alpha3_active(o, 1.0) for o in observations], beliefs)
+        features = [global_observation(o, demand(dq), self.previous_m[env_copy], self.config.m_max)
+                    for o, dq, env_copy in zip(observations, delta_q, copies)]
+        return features, delta_q
 
     def batch(self, arrays: dict, index=slice(None)) -> tuple[torch.Tensor, ...]:
         """The encoder's inputs (clusters, active, scalars) of the days ``index`` of ``arrays``."""
         return tuple(torch.as_tensor(arrays[key][index], device=self.device) for key in ("clusters", "active", "scalars"))
 
+    def stacked(self, features: list[dict]) -> tuple[torch.Tensor, ...]:
+        """The encoder's inputs of several copies' global observations."""
+        return self.batch({key: np.stack([f[key] for f in features]) for key in ("clusters", "active", "scalars")})
+
     def act(self, observation, explore: bool = False) -> dict:
-        beliefs = self.policy.beliefs(observation)  # independent of m: one encoder pass a day
-        features, delta_q_true = self.features(observation, beliefs)
-        single = {key: value[None] for key, value in features.items()}
+        return self.act_batch([observation], explore)[0]
+
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list[dict]:
+        """Every copy's beliefs, dQ, actor and critic each in one pass (the dQ at the copies' own m in one more);
+        z draws copy after copy."""
+        copies = list(range(len(observations))) if copies is None else copies
+        if max(copies) >= len(self.pending):
+            raise EpictlError(f"act on env copy {max(copies)} before reset_copy() started it")
+        beliefs = self.policy.beliefs_of(observations)  # independent of m: one encoder pass a day
+        features, delta_q = self.features_of(observations, beliefs, copies)
         with torch.no_grad():
-            inputs = self.batch(single)
+            inputs = self.stacked(features)
             mean, value = self.actor(*inputs), self.critic(*inputs)
-            z = mean + self.log_std.exp() * float(self.rng.standard_normal()) if explore else mean
-            log_prob = torch.distributions.Normal(mean, self.log_std.exp()).log_prob(z)
-        m = squash(float(z), self.config.m_max, self.config.squash)
-        delta_q = delta_q_true if m == 1.0 else self.policy.delta_q(observation, alpha3_active(observation, m),
-                                                                     beliefs=beliefs)
-        self.pending = {**features, "z": float(z), "log_prob": float(log_prob), "value": float(value)}
-        self.previous_m = self.last_multiplier = m
-        return ranked_action(observation, delta_q, beliefs, self.tie_rng, self.config.tie_break)
+            std = self.log_std.exp()
+            z = torch.cat([mean[i: i + 1] + std * float(self.rng.standard_normal()) for i in range(len(copies))]) \
+                if explore else mean
+            log_prob = torch.distributions.Normal(mean, std).log_prob(z)
+        ms = [squash(float(z_i), self.config.m_max, self.config.squash) for z_i in z]
+        repriced = [i for i, m in enumerate(ms) if m != 1.0]  # at m = 1 the dQ at the true cost serves
+        if repriced:
+            at_m = self.policy.delta_q_of([observations[i] for i in repriced],
+                                          [alpha3_active(observations[i], ms[i]) for i in repriced],
+                                          [beliefs[i] for i in repriced])
+            for i, dq in zip(repriced, at_m):
+                delta_q[i] = dq
+        actions = []
+        for i, env_copy in enumerate(copies):
+            self.pending[env_copy] = {**features[i], "z": float(z[i]), "log_prob": float(log_prob[i]),
+                                      "value": float(value[i])}
+            self.previous_m[env_copy] = ms[i]
+            actions.append(ranked_action(observations[i], delta_q[i], beliefs[i], self.tie_rngs[env_copy],
+                                         self.config.tie_break))
+        self.last_multiplier = float(np.mean(ms))
+        return actions
 
     # -- learning -------------------------------------------------------------------------------
     def observe(self, observation, action, reward, next_observation, terminated, truncated,
                 info: dict | None = None) -> dict[str, float]:
-        """Store the day (r^G_t with alpha3_true: the env's reward); a PPO update when the rollout is full."""
-        if self.pending is None:
-            raise EpictlError("observe() needs the act() that chose the action first")
-        if self.config.reward == "mean":
-            if info is None or "decided" not in info:
-                raise EpictlError("agent.reward=mean needs the env's info['decided'] in observe()")
-            reward = reward / max(int(np.count_nonzero(info["decided"])), 1)
-        ended = bool(terminated or truncated)
-        self.rollout.add(**self.pending, reward=reward, terminated=bool(terminated), ended=ended,
-                         bootstrap=0.0)
-        self.pending = None
+        return self.observe_batch([Transition(observation, action, reward, next_observation, terminated, truncated,
+                                              info)])
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Store every copy's day (r^G_t with alpha3_true: the env's reward); a PPO update at the end of the step
+        that fills the rollout (with n copies: every ceil(rollout / n) steps, on that many days of each copy)."""
+        rows = []
+        for env_copy, t in enumerate(transitions):
+            if env_copy >= len(self.pending) or self.pending[env_copy] is None:
+                raise EpictlError("observe() needs the act() that chose the action first")
+            reward = t.reward
+            if self.config.reward == "mean":
+                if t.info is None or "decided" not in t.info:
+                    raise EpictlError("agent.reward=mean needs the env's info['decided'] in observe()")
+                reward = reward / max(int(np.count_nonzero(t.info["decided"])), 1)
+            self.rollout.add(**self.pending[env_copy], reward=reward, terminated=bool(t.terminated),
+                             ended=bool(t.terminated or t.truncated), bootstrap=0.0, copy=env_copy)
+            rows.append(self.rollout.filled - 1)
+            self.pending[env_copy] = None
         losses = {"multiplier": self.last_multiplier}
-        if (truncated or self.rollout.full()) and not terminated:  # the trace stops at a live state
-            self.rollout.arrays["bootstrap"][self.rollout.filled - 1] = self.value_of(next_observation)
-        if self.rollout.full():
+        full = self.rollout.full()
+        # Where a copy's trace stops at a live state: its episode was truncated, or the rollout ends here.
+        live = [env_copy for env_copy, t in enumerate(transitions) if (t.truncated or full) and not t.terminated]
+        if live:
+            values = self.values_of([transitions[env_copy].next_observation for env_copy in live], live)
+            self.rollout.arrays["bootstrap"][[rows[env_copy] for env_copy in live]] = values
+        if full:
             losses.update(self.update())
             self.rollout.filled = 0
         return losses
 
-    def value_of(self, observation) -> float:
-        features, _ = self.features(observation, self.policy.beliefs(observation))
+    def values_of(self, observations: list, copies: list[int]) -> np.ndarray:
+        """The critic's V of several copies' observations (each with its copy's m_{t-1}), in one pass."""
+        features, _ = self.features_of(observations, self.policy.beliefs_of(observations), copies)
         with torch.no_grad():
-            return float(self.critic(*self.batch({key: value[None] for key, value in features.items()})))
+            return self.critic(*self.stacked(features)).cpu().numpy()
 
     def update(self) -> dict[str, float]:
-        """PPO on the full rollout [P: GAE, running advantage normalisation, AdamW, clip; R: epochs, minibatches]."""
-        c, data = self.config, self.rollout.arrays
-        advantages = gae(data["reward"], data["value"], data["terminated"], data["ended"], data["bootstrap"],
-                         c.gamma, c.gae_lambda)
+        """PPO on the full rollout [P: GAE (per copy), running advantage normalisation, AdamW, clip; R: epochs,
+        minibatches]."""
+        c, filled = self.config, self.rollout.filled
+        data = {key: value[:filled] for key, value in self.rollout.arrays.items()}
+        advantages = np.zeros(filled, np.float32)
+        for env_copy in np.unique(data["copy"]):  # each copy's trajectory on its own
+            rows = np.flatnonzero(data["copy"] == env_copy)
+            trajectory = (data[key][rows] for key in ("reward", "value", "terminated", "ended", "bootstrap"))
+            advantages[rows] = gae(*trajectory, c.gamma, c.gae_lambda)
         returns = torch.as_tensor(advantages + data["value"], device=self.device)
         self.advantage_stats.update(advantages)
         normalized = torch.as_tensor(self.advantage_stats.normalize(advantages).astype(np.float32), device=self.device)
@@ -231,7 +310,7 @@ class HierPpoAgent(Agent):
         stats: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "entropy": [], "approx_kl": [],
                                          "clip_fraction": []}
         for _ in range(c.epochs):
-            for index in np.array_split(self.rng.permutation(self.rollout.size), c.minibatches):
+            for index in np.array_split(self.rng.permutation(filled), c.minibatches):
                 inputs = self.batch(data, index)
                 distribution = torch.distributions.Normal(self.actor(*inputs), self.log_std.exp())
                 log_ratio = distribution.log_prob(z[index]) - old_log_prob[index]
@@ -263,10 +342,9 @@ class HierPpoAgent(Agent):
             "shape": self.shape(), "local_policy": policy_fingerprint(self.policy),
             "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
             "log_std": self.log_std.detach().clone(), "optimizer": self.optimizer.state_dict(),
-            "rollout": {key: value.copy() for key, value in self.rollout.arrays.items()},
-            "rollout_filled": self.rollout.filled,
-            "advantage_stats": vars(self.advantage_stats).copy(), "previous_m": self.previous_m,
-            "rng": self.rng.bit_generator.state, "tie_rng": self.tie_rng.bit_generator.state,
+            "rollout": self.rollout.state_dict(),
+            "advantage_stats": vars(self.advantage_stats).copy(), "previous_m": list(self.previous_m),
+            "rng": self.rng.bit_generator.state, "tie_rngs": [rng.bit_generator.state for rng in self.tie_rngs],
             "torch_rng": torch.get_rng_state(),
         }
 
@@ -281,11 +359,14 @@ class HierPpoAgent(Agent):
         with torch.no_grad():
             self.log_std.copy_(state["log_std"])
         self.optimizer.load_state_dict(state["optimizer"])
-        # as saved: a resumed run has the same agent.rollout, an evaluation never fills it
-        self.rollout.arrays = {key: value.copy() for key, value in state["rollout"].items()}
-        self.rollout.size, self.rollout.filled = len(state["rollout"]["z"]), state["rollout_filled"]
+        self.rollout.load_state_dict(state["rollout"])
         vars(self.advantage_stats).update(state["advantage_stats"])
-        self.previous_m = state["previous_m"]
+        self.previous_m = list(state["previous_m"])
+        self.tie_rngs = [np.random.default_rng() for _ in state["tie_rngs"]]
+        for rng, saved in zip(self.tie_rngs, state["tie_rngs"]):
+            rng.bit_generator.state = saved
+        self.pending = [None] * len(self.tie_rngs)  # checkpoints fall between training steps
+        if len(self.previous_m) != len(self.tie_rngs) or not self.tie_rngs:
+            raise EpictlError(f"{source}: {len(self.previous_m)} multipliers for {len(self.tie_rngs)} env copies")
         self.rng.bit_generator.state = state["rng"]
-        self.tie_rng.bit_generator.state = state["tie_rng"]
         torch.set_rng_state(state["torch_rng"])

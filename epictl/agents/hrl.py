@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from epictl.agents.base import Agent
+from epictl.agents.base import Agent, Transition
 from epictl.agents.hrl_config import HRLAgentConfig
 from epictl.agents.networks import Actor, Critic, QNet
 from epictl.agents.replay import ReplayBuffer
@@ -22,7 +22,7 @@ from epictl.errors import EpictlError
 
 
 class HierarchicalAgent(Agent):
-    trainable = True
+    trainable = batched = True
 
     def __init__(self, config: HRLAgentConfig, observation_space: gym.spaces.Box, action_space: gym.spaces.Dict,
                  seed: int = 0):
@@ -66,27 +66,39 @@ class HierarchicalAgent(Agent):
         x = x.reshape(-1, self.n_regions, x.shape[-1])[:, :, self._input_index]
         return x.transpose(1, 2) * self._scale
 
-    @torch.no_grad()
     def act(self, observation, explore: bool = False):
-        state = self.features(observation)
-        principles = np.array([int(q(state).argmax(dim=1)) for q in self.q_nets], dtype=np.int64)
-        if explore:
-            random_pick = self.rng.random(2) < self.config.epsilon
-            principles[random_pick] = self.rng.integers(self.n_principles, size=int(random_pick.sum()))
-        factors = np.asarray(self.config.fixed_factors, dtype=np.float64).copy()
+        return self.act_batch([observation], explore)[0]
+
+    @torch.no_grad()
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list:
+        """Every copy's principles and factors from one forward pass of each network; exploration per copy."""
+        state = self.features(np.stack([np.asarray(o) for o in observations]))
+        principles = torch.stack([q(state).argmax(dim=1) for q in self.q_nets], dim=1).cpu().numpy().astype(np.int64)
+        factors = np.tile(np.asarray(self.config.fixed_factors, dtype=np.float64), (len(observations), 1))
         for actor, j in zip(self.actors, self.learned):
-            factor = float(actor(state))
-            if explore:
-                factor += self.rng.normal(0.0, self.config.actor_noise)
-            factors[j] = np.clip(factor, self.delta[j], 1.0)
-        return {"principle": principles, "factor": factors.astype(np.float32)}
+            factors[:, j] = actor(state).reshape(-1).cpu().numpy()
+        actions = []
+        for env_copy in range(len(observations)):
+            if explore:  # draws in the single-copy order, copy after copy
+                random_pick = self.rng.random(2) < self.config.epsilon
+                principles[env_copy, random_pick] = self.rng.integers(self.n_principles, size=int(random_pick.sum()))
+                for j in self.learned:
+                    factors[env_copy, j] += self.rng.normal(0.0, self.config.actor_noise)
+            factors[env_copy, self.learned] = np.clip(factors[env_copy, self.learned], self.delta[self.learned], 1.0)
+            actions.append({"principle": principles[env_copy], "factor": factors[env_copy].astype(np.float32)})
+        return actions
 
     # -- learning -------------------------------------------------------------------------------
     def observe(self, observation, action, reward, next_observation, terminated, truncated,
                 info: dict | None = None) -> dict[str, float]:
-        """Store the executed transition (done only at the horizon) and take one update once a batch is there."""
-        self.replay.add(observation=observation, principle=action["principle"], factor=action["factor"],
-                        reward=np.float32(reward), next_observation=next_observation, done=np.float32(terminated))
+        return self.observe_batch([Transition(observation, action, reward, next_observation, terminated, truncated)])
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Store every copy's executed transition (done only at the horizon), then one update once a batch is there."""
+        for t in transitions:
+            self.replay.add(observation=t.observation, principle=t.action["principle"], factor=t.action["factor"],
+                            reward=np.float32(t.reward), next_observation=t.next_observation,
+                            done=np.float32(t.terminated))
         if len(self.replay) < self.config.batch_size:
             return {}
         return self.update(self.replay.sample(self.config.batch_size))

@@ -15,6 +15,13 @@ mean, as idr); the entropy bonus is a decided person's mean entropy (per person,
 Against idr's sign (§14.4) the entropy is maximised:
     L = E[max(-A r, -A clip(r, 1 - eps, 1 + eps))] - c_e H + c_v E[(V - R)^2] / 2,   r = pi(a|s) / pi_old(a|s).
 The extreme-experience stop (§11.5) is the env's; the agent asks for it in ``training_options``.
+
+Env copies [epictl]: ``act_batch`` runs the actor and the critic once on the days of all copies (graphs of one
+city, stacked along the day axis; each day is normalised by its own statistics), the exploration noise drawn copy
+after copy. The rollout keeps every day with its copy's number and GAE runs along each copy's own days, cut at
+its own episode ends. ``rollout`` counts the days of all copies together: with n copies the update follows the
+training step at which they reach it, every ceil(rollout / n) steps on n ceil(rollout / n) days (``rollout``
+itself when n divides it), in minibatches of ``minibatch`` days (the last one shorter when they do not divide).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from scipy.special import expit, logit
 from torch import nn
 
 from epictl.agents.advantages import gae
-from epictl.agents.base import Agent
+from epictl.agents.base import Agent, Transition
 from epictl.agents.contact_gnn import HOURS_PER_SLICE, Actor, Critic, SliceEdges, collate, encoder, slice_edges
 from epictl.agents.contact_risk import HOSPITAL_LEVEL, RECOVERED_CODE, SYMPTOMATIC_CODES, infection_probability
 from epictl.agents.idrleca_config import IdrlecaConfig
@@ -81,8 +88,9 @@ def joint(values: torch.Tensor, decided: torch.Tensor, how: str) -> torch.Tensor
 
 
 class Rollout:
-    """The days since the last update: per-person arrays (features, decided mask, chosen level), each day's
-    visit-graph entries (none for the MLP encoder) and per-day numbers. Saved whole with the agent."""
+    """The days since the last update, of every env copy in the order they came (``copy`` says whose): per-person
+    arrays (features, decided mask, chosen level), each day's visit-graph entries (none for the MLP encoder) and
+    per-day numbers. Saved whole with the agent."""
 
     def __init__(self, size: int, people: int, features: int):
         self.arrays = {
@@ -91,11 +99,14 @@ class Rollout:
             "value": np.zeros(size, np.float32), "reward": np.zeros(size, np.float64),
             "terminated": np.zeros(size, bool), "ended": np.zeros(size, bool),
             "bootstrap": np.zeros(size, np.float32),  # V(next observation) where the trace stops
+            "copy": np.zeros(size, np.int64),
         }
         self.edges: list[SliceEdges | None] = []
         self.size, self.filled = size, 0
 
     def add(self, edges: SliceEdges | None, **values) -> None:
+        if self.filled == len(self.arrays["copy"]):  # n copies pass `size` by up to n - 1 days
+            self.arrays = {key: np.concatenate([value, np.zeros_like(value)]) for key, value in self.arrays.items()}
         for key, value in values.items():
             self.arrays[key][self.filled] = value
         self.edges.append(edges)
@@ -105,11 +116,21 @@ class Rollout:
         self.edges, self.filled = [], 0
 
     def full(self) -> bool:
-        return self.filled == self.size
+        return self.filled >= self.size
+
+    def advantages(self, gamma: float, lam: float) -> np.ndarray:
+        """GAE of every stored day, along its own copy's days."""
+        data = {key: value[:self.filled] for key, value in self.arrays.items()}
+        advantages = np.zeros(self.filled)
+        for env_copy in np.unique(data["copy"]):
+            days = np.flatnonzero(data["copy"] == env_copy)
+            advantages[days] = gae(data["reward"][days], data["value"][days], data["terminated"][days],
+                                   data["ended"][days], data["bootstrap"][days], gamma, lam)
+        return advantages
 
 
 class IdrlecaAgent(Agent):
-    trainable = True
+    trainable = batched = True
 
     def __init__(self, config: IdrlecaConfig, observation_space: gym.spaces.Dict, action_space: gym.spaces.Dict,
                  seed: int = 0):
@@ -130,8 +151,8 @@ class IdrlecaAgent(Agent):
         self.optimizer = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()], lr=c.lr,
                                           weight_decay=c.weight_decay)
         self.rollout = Rollout(c.rollout, self.people, width)
-        self.pending: dict | None = None  # what act() decided, stored by observe()
-        self.diagnostics: dict[str, float] = {}  # of the last act(), for the training log
+        self.pending: list[dict | None] = []  # per env copy: what its last act() decided, stored by observe()
+        self.diagnostics: dict[str, float] = {}  # of the last act_batch(), all its copies, for the training log
 
     def training_options(self) -> dict:
         """The extreme-experience stop (§11.5), unless switched off (RL-NoEP)."""
@@ -142,7 +163,16 @@ class IdrlecaAgent(Agent):
 
     # -- acting ---------------------------------------------------------------------------------
     def reset(self, seed: int, info: dict | None = None) -> None:
-        self.pending = None
+        self.reset_copy(0, seed, info)
+
+    def reset_copy(self, env_copy: int, seed: int, info: dict | None = None) -> None:
+        self.track_copies(env_copy + 1)
+        self.pending[env_copy] = None
+
+    def track_copies(self, count: int) -> None:
+        """A copy is known from its first reset or act: IDRLECA keeps no episode memory, only each copy's decision
+        awaiting observe()."""
+        self.pending.extend([None] * (count - len(self.pending)))
 
     def state_of(self, observation: dict) -> tuple[np.ndarray, np.ndarray, SliceEdges | None]:
         """(p_inf, features, graph entries) of a day."""
@@ -158,63 +188,91 @@ class IdrlecaAgent(Agent):
             return x, None
         return x, collate(edges, self.people, self.areas + 1, self.config.person_aggregation, self.device)
 
+    def inputs_of(self, states: list[tuple]) -> tuple:
+        """Network inputs of the days whose ``state_of`` are ``states``, one day each."""
+        return self.inputs(np.stack([features for _, features, _ in states]), [edges for *_, edges in states])
+
     def act(self, observation, explore: bool = False) -> dict:
+        return self.act_batch([observation], explore)[0]
+
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list[dict]:
+        """Every copy's levels from one actor and one critic pass over all their days; noise copy after copy."""
         c = self.config
-        p_inf, features, edges = self.state_of(observation)
+        copies = list(range(len(observations))) if copies is None else copies
+        self.track_copies(max(copies) + 1)
+        states = [self.state_of(observation) for observation in observations]
+        x, graphs = self.inputs_of(states)
         with torch.no_grad():
-            x, graphs = self.inputs(features[None], [edges])
-            log_q, value = self.actor(x, graphs)[0], float(self.critic(x, graphs)[0])
+            log_q, values = self.actor(x, graphs), self.critic(x, graphs)
         ordered = thresholds(log_q.cpu().numpy())
-        decided = decided_people(observation, p_inf)
-        u = explored(p_inf, c.sigma, self.rng) if explore else p_inf
-        choice = np.where(decided, inverse_cdf(u, ordered), 0).astype(np.int8)
-        chosen = log_q.gather(1, torch.as_tensor(choice, dtype=torch.long, device=self.device)[:, None])[:, 0]
-        log_prob = float(joint(chosen[None], torch.as_tensor(decided, device=self.device)[None], c.log_prob)[0])
-        self.pending = {"features": features, "decided": decided, "choice": choice, "log_prob": log_prob,
-                        "value": value, "edges": edges}
+        decided = np.stack([decided_people(observation, p_inf)
+                            for observation, (p_inf, *_) in zip(observations, states)])
+        choice = np.zeros(decided.shape, np.int8)
+        for i, (p_inf, *_) in enumerate(states):
+            u = explored(p_inf, c.sigma, self.rng) if explore else p_inf
+            choice[i] = np.where(decided[i], inverse_cdf(u, ordered[i]), 0)
+        chosen = log_q.gather(2, torch.as_tensor(choice, dtype=torch.long, device=self.device)[..., None])[..., 0]
+        log_prob = joint(chosen, torch.as_tensor(decided, device=self.device), c.log_prob)
+        actions = []
+        for i, (env_copy, observation, (_, features, edges)) in enumerate(zip(copies, observations, states)):
+            self.pending[env_copy] = {"features": features, "decided": decided[i], "choice": choice[i],
+                                      "log_prob": float(log_prob[i]), "value": float(values[i]), "edges": edges}
+            to_hospital = np.isin(observation["code"], SYMPTOMATIC_CODES) & (observation["level"] != HOSPITAL_LEVEL)
+            actions.append({"level": np.where(to_hospital, HOSPITAL_LEVEL, choice[i]).astype(np.int8),
+                            "days": np.ones(self.people, np.int16)})
+        risks = np.stack([p_inf for p_inf, *_ in states])[decided]
         shown = ordered[decided] if decided.any() else np.zeros((1, 3))
-        self.diagnostics = {"p_inf_mean": float(p_inf[decided].mean()) if decided.any() else 0.0,
+        self.diagnostics = {"p_inf_mean": float(risks.mean()) if decided.any() else 0.0,
                             **{f"threshold_{k + 1}_mean": float(shown[:, k].mean()) for k in range(3)}}
-        level = choice.copy()
-        level[np.isin(observation["code"], SYMPTOMATIC_CODES) & (observation["level"] != HOSPITAL_LEVEL)] = HOSPITAL_LEVEL
-        return {"level": level, "days": np.ones(self.people, np.int16)}
+        return actions
 
     # -- learning -------------------------------------------------------------------------------
     def observe(self, observation, action, reward, next_observation, terminated, truncated,
                 info: dict | None = None) -> dict[str, float]:
-        """Store the day; a PPO update when the rollout is full."""
-        if self.pending is None:
-            raise EpictlError("observe() needs the act() that chose the action first")
-        edges = self.pending.pop("edges")
-        self.rollout.add(edges, **self.pending, reward=reward, terminated=bool(terminated),
-                         ended=bool(terminated or truncated), bootstrap=0.0)
-        self.pending = None
+        return self.observe_batch([Transition(observation, action, reward, next_observation, terminated, truncated)])
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Store every copy's day; a PPO update once the rollout is full."""
+        if len(transitions) != len(self.pending) or any(pending is None for pending in self.pending):
+            raise EpictlError("observe() needs the act() that chose the action first, in every env copy")
+        for env_copy, t in enumerate(transitions):
+            pending, self.pending[env_copy] = self.pending[env_copy], None
+            edges = pending.pop("edges")
+            self.rollout.add(edges, **pending, copy=env_copy, reward=t.reward, terminated=bool(t.terminated),
+                             ended=bool(t.terminated or t.truncated), bootstrap=0.0)
+        update = self.rollout.full()
+        # the traces that stop at a live state: a truncated episode, and before an update every copy's last day
+        stops = [env_copy for env_copy, t in enumerate(transitions) if (t.truncated or update) and not t.terminated]
+        if stops:
+            first_day = self.rollout.filled - len(transitions)
+            values = self.values_of([transitions[env_copy].next_observation for env_copy in stops])
+            self.rollout.arrays["bootstrap"][[first_day + env_copy for env_copy in stops]] = values
         losses = dict(self.diagnostics)
-        if (truncated or self.rollout.full()) and not terminated:  # the trace stops at a live state
-            self.rollout.arrays["bootstrap"][self.rollout.filled - 1] = self.value_of(next_observation)
-        if self.rollout.full():
+        if update:
             losses.update(self.update())
             self.rollout.clear()
         return losses
 
-    def value_of(self, observation) -> float:
-        _, features, edges = self.state_of(observation)
+    def values_of(self, observations: list) -> np.ndarray:
+        """V of each observation, in one critic pass."""
+        states = [self.state_of(observation) for observation in observations]
         with torch.no_grad():
-            return float(self.critic(*self.inputs(features[None], [edges]))[0])
+            return self.critic(*self.inputs_of(states)).cpu().numpy()
 
     def update(self) -> dict[str, float]:
-        """PPO on the full rollout: GAE, advantages normalised over the rollout, `epochs` passes of minibatches."""
-        c, data = self.config, self.rollout.arrays
-        advantages = gae(data["reward"], data["value"], data["terminated"], data["ended"], data["bootstrap"],
-                         c.gamma, c.gae_lambda)
+        """PPO on the full rollout: GAE per copy, advantages normalised over the rollout, `epochs` passes of
+        minibatches."""
+        c, days = self.config, self.rollout.filled
+        data = {key: value[:days] for key, value in self.rollout.arrays.items()}
+        advantages = self.rollout.advantages(c.gamma, c.gae_lambda)
         returns = torch.as_tensor(advantages + data["value"], dtype=torch.float32, device=self.device)
         normalized = torch.as_tensor((advantages - advantages.mean()) / (advantages.std() + 1e-8), device=self.device)
         old_log_prob = torch.as_tensor(data["log_prob"], device=self.device)
         stats: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "entropy": [], "approx_kl": [],
                                          "clip_fraction": []}
         for _ in range(c.epochs):
-            order = self.rng.permutation(self.rollout.size)
-            for start in range(0, self.rollout.size, c.minibatch):
+            order = self.rng.permutation(days)
+            for start in range(0, days, c.minibatch):
                 index = order[start:start + c.minibatch]
                 x, graphs = self.inputs(data["features"][index], [self.rollout.edges[i] for i in index])
                 decided = torch.as_tensor(data["decided"][index], device=self.device)
@@ -258,6 +316,9 @@ class IdrlecaAgent(Agent):
             "optimizer": self.optimizer.state_dict(), "rollout_size": self.rollout.size,
             "rollout": {key: value[:filled].copy() for key, value in self.rollout.arrays.items()},
             "rollout_edges": [None if edges is None else edges._asdict() for edges in self.rollout.edges],
+            "pending": [None if pending is None else {**pending, "edges": None if pending["edges"] is None
+                                                      else pending["edges"]._asdict()}
+                        for pending in self.pending],
             "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
         }
 
@@ -272,5 +333,8 @@ class IdrlecaAgent(Agent):
         for day, edges in enumerate(state["rollout_edges"]):
             self.rollout.add(None if edges is None else SliceEdges(**edges),
                              **{key: value[day] for key, value in state["rollout"].items()})
+        self.pending = [None if pending is None else {**pending, "edges": None if pending["edges"] is None
+                                                      else SliceEdges(**pending["edges"])}
+                        for pending in state["pending"]]
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])

@@ -5,7 +5,8 @@ is tested with probability `test_probability` per day, and quarantined by the sh
 agent's own current beliefs. Every finished cluster is kept with its true infectious days (the env's
 info["infectious_days"], read only here, never to act); each gradient step is a BCE step of the encoder on
 a random batch of kept clusters, at every decision row t for the days t-2 .. t+2 inside 0 .. 29 [pred: BCE,
-Adam 1e-3, batch 30].
+Adam 1e-3, batch 30]. On n env copies a training step takes n env steps: a gradient step still comes every
+`train_every` of them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from epictl.agents.base import Agent
+from epictl.agents.base import Agent, Transition
 from epictl.agents.cluster_dqn_config import SlEncoderConfig
 from epictl.agents.cluster_features import (FIRST_DECISION_DAY, LAST_DECISION_DAY, SIZE, TODAY, ClusterRing,
                                             decode_history, history_codes, history_shape, threshold_quarantine)
@@ -53,7 +54,9 @@ def sl_batch(encoder: BeliefEncoder, codes: np.ndarray, labels: np.ndarray, last
 
 
 class SlEncoderAgent(Agent):
-    trainable = True
+    """No memory per episode: any number of env copies share everything (steps count every copy's env steps)."""
+
+    trainable = batched = True
 
     def __init__(self, config: SlEncoderConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         self.config = config.validate()
@@ -69,28 +72,46 @@ class SlEncoderAgent(Agent):
         self.steps = 0
 
     def act(self, observation, explore: bool = False) -> dict:
-        members = np.asarray(observation["members"]) > 0
-        beliefs = self.model.beliefs(observation)
-        budget = int(np.asarray(observation["budget"]).reshape(-1)[0])
-        return {"test": random_tests(members, self.config.test_probability, budget, self.rng),
-                "quarantine": threshold_quarantine(beliefs[..., TODAY], members, observation["alpha2"])}
+        return self.act_batch([observation], explore)[0]
+
+    def act_batch(self, observations: list, explore: bool = False, copies: list[int] | None = None) -> list[dict]:
+        """Every copy's beliefs in one encoder pass; the random tests drawn copy after copy."""
+        actions = []
+        for observation, beliefs in zip(observations, self.model.beliefs_of(observations)):
+            members = np.asarray(observation["members"]) > 0
+            budget = int(np.asarray(observation["budget"]).reshape(-1)[0])
+            actions.append({"test": random_tests(members, self.config.test_probability, budget, self.rng),
+                            "quarantine": threshold_quarantine(beliefs[..., TODAY], members, observation["alpha2"])})
+        return actions
 
     def observe(self, observation, action, reward, next_observation, terminated, truncated, info) -> dict[str, float]:
-        """Keep the clusters that finished in this step; a gradient step every `train_every` steps."""
-        for k in finished_clusters(observation, info, terminated or truncated):
-            self.clusters.add(codes=history_codes(np.asarray(observation["history"][k])),
-                              labels=np.asarray(info["infectious_days"][k], np.int8),
-                              last_day=np.int16(observation["day"][k]))
-        self.steps += 1
-        c = self.config
-        if len(self.clusters) < c.batch_size or self.steps % c.train_every:
+        return self.observe_batch([Transition(observation, action, reward, next_observation, terminated, truncated,
+                                              info)])
+
+    def observe_batch(self, transitions: list[Transition]) -> dict[str, float]:
+        """Keep the clusters that finished in this step of every copy; then a gradient step for every
+        `train_every`-th env step among them (their mean loss)."""
+        for t in transitions:
+            for k in finished_clusters(t.observation, t.info, t.terminated or t.truncated):
+                self.clusters.add(codes=history_codes(np.asarray(t.observation["history"][k])),
+                                  labels=np.asarray(t.info["infectious_days"][k], np.int8),
+                                  last_day=np.int16(t.observation["day"][k]))
+        every, before = self.config.train_every, self.steps
+        self.steps += len(transitions)
+        due = self.steps // every - before // every  # multiples of train_every passed by these steps
+        if len(self.clusters) < self.config.batch_size or not due:
             return {}
+        return {"bce": float(np.mean([self.update() for _ in range(due)]))}
+
+    def update(self) -> float:
+        """One BCE step of the encoder on a random batch of kept clusters."""
+        c = self.config
         batch = self.clusters.take(self.rng.integers(len(self.clusters), size=c.batch_size))
         loss = sl_batch(self.encoder, batch["codes"], batch["labels"], batch["last_day"], self.device)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        return {"bce": loss.item()}
+        return loss.item()
 
     # -- persistence ----------------------------------------------------------------------------
     def shape(self) -> dict:

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.abm_schedule import MAX_REPEATS
-from epictl.envs.family import Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric
 from epictl.errors import EpictlError
 from epictl.rewards.deshkar2023 import ScheduleReward
 from epictl.sim.abm.params import AbmParams
 
 
 @dataclass
-class AbmEnvConfig:
+class AbmEnvConfig(EnvCopies):
     """The city, its disease, vaccines and economy (``sim``) and how often each schedule is simulated."""
 
     family: str = "abm"
@@ -31,6 +31,7 @@ class AbmEnvConfig:
     def validate(self) -> "AbmEnvConfig":
         if self.family != "abm":
             raise EpictlError(f"env.family={self.family!r}: an ABM env config builds only family abm")
+        self.check_copies()
         if not 1 <= self.repeats <= MAX_REPEATS:
             raise EpictlError(f"env.repeats={self.repeats} must lie in 1..{MAX_REPEATS}")
         self.sim.validate()

@@ -58,6 +58,7 @@ class ClustersEnv(gym.Env):
         self.state: ClusterState | None = None
         self.alpha3 = reward.alpha3
         self.records: list[dict] = []  # one per decision day
+        self._active: np.ndarray | None = None  # the clusters deciding today, from decide() to outcome()
 
     # -- Gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -74,13 +75,23 @@ class ClustersEnv(gym.Env):
         return self._observe(), {"day": self.state.day, "alpha3": self.alpha3}
 
     def step(self, action):
+        day = self.decide(action)
+        self.simulator.step(self.state, day)
+        return self.outcome(day)
+
+    # -- the two halves of a step (the vector env steps many copies' simulators between them) ---------
+    def decide(self, action) -> ClusterDay:
+        """The day's tests and quarantines of ``action``; remembers which clusters decided."""
         if self.state is None:
             raise EpictlError("call reset() before step()")
         if self.simulator.finished(self.state):
             raise EpictlError("the episode has ended; call reset()")
-        active = self.simulator.active(self.state)
-        tests, quarantine = self.executed_action(action, active)
-        self.simulator.step(self.state, ClusterDay(tests, quarantine))
+        self._active = self.simulator.active(self.state)
+        return ClusterDay(*self.executed_action(action, self._active))
+
+    def outcome(self, day: ClusterDay):
+        """The step's (observation, reward, terminated, truncated, info) once the simulator has run the day."""
+        active, tests, quarantine = self._active, day.tests, day.quarantine
         cost = self.state.person_cost.astype(np.float32)
         per_person = -(cost[..., 0] + self.reward_fn.alpha2 * cost[..., 1] + self.alpha3 * cost[..., 2])
         split = (per_person / self.state.size[:, None]).astype(np.float32) * active[:, None]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.family import Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric
 from epictl.errors import EpictlError
 from epictl.rewards.peng2026 import ClusterReward
 from epictl.sim.clusters.params import ClusterParams
@@ -20,7 +20,7 @@ NORMALIZATIONS = ("per_cluster", "per_person_day")
 
 
 @dataclass
-class ClusterEnvConfig:
+class ClusterEnvConfig(EnvCopies):
     """The clusters and their disease (``sim``) and how training episodes set the test cost."""
 
     family: str = "clusters"
@@ -35,6 +35,7 @@ class ClusterEnvConfig:
     def validate(self) -> "ClusterEnvConfig":
         if self.family != "clusters":
             raise EpictlError(f"env.family={self.family!r}: a cluster env config builds only family clusters")
+        self.check_copies()
         share = self.alpha3_train_range
         if share is not None and (len(share) != 2 or not all(math.isfinite(x) for x in share)
                                   or not 0.0 < share[0] <= share[1]):

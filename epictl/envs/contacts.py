@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from epictl.envs.report import EpisodeReport
+from epictl.envs.vector import simulate_alone
 from epictl.errors import EpictlError
 from epictl.rewards.feng2021 import ContactReward
 from epictl.sim.contacts.params import HISTORY_DAYS, HOSPITAL, HOURS, LEVELS, ContactParams
@@ -75,6 +76,11 @@ class ContactsEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """``options``: ``training`` with ``stop_new_infections`` and ``stop_penalty_factor`` applies the
         extreme-experience rule (a training episode stops on a day with more new infections, spec §11.5)."""
+        return simulate_alone(self.reset_days(seed, options), lambda orders: self.simulator.step(self.state, orders))
+
+    def reset_days(self, seed: int | None = None, options: dict | None = None):
+        """``reset`` as a generator: yields the orders of the days before interventions open for the caller to
+        simulate on ``self.state`` (a vector env runs its copies' days together); returns (observation, info)."""
         super().reset(seed=seed)
         options = dict(options or {})
         unknown = set(options) - {"training", *STOP_OPTIONS}
@@ -90,17 +96,31 @@ class ContactsEnv(gym.Env):
                                   "stop_penalty_factor >= 0")
         self.state = self.simulator.reset(episode_seed)
         self.rewards, self.first_decision_day = [], None
-        self._step_closed_days()
+        # Days before interventions open pass under the hospital rule alone; the last day is always the agent's.
+        people = self.params.n_people
+        no_orders = ContactDay(np.zeros(people, np.int8), np.ones(people, np.int16))
+        while self.state.day < self.params.days - 1 and not self.interventions_open():
+            yield no_orders
         self.first_decision_day = self.state.day
         return self._observe(), {"day": self.state.day}
 
     def step(self, action):
+        orders = self.decide(action)
+        self.simulator.step(self.state, orders)
+        return self.outcome(orders)
+
+    # -- the two halves of a step (the vector env steps many copies' simulators between them) ---------
+    def decide(self, action) -> ContactDay:
+        """The day's orders of ``action``."""
         if self.state is None:
             raise EpictlError("call reset() before step()")
         if self.simulator.finished(self.state):
             raise EpictlError("the episode has ended; call reset()")
-        levels, days = self.executed_action(action)
-        self.simulator.step(self.state, ContactDay(levels, days))
+        return ContactDay(*self.executed_action(action))
+
+    def outcome(self, orders: ContactDay):
+        """The step's (observation, reward, terminated, truncated, info) once the simulator has run the day."""
+        levels, days = orders.level, orders.days
         log = self._last_log()
         new_infected = log["new_infections"] if self.reward_fn.new_infected == "infections" else log["onsets"]
         reward = self.reward_fn.daily(new_infected, log["cost"])
@@ -167,13 +187,6 @@ class ContactsEnv(gym.Env):
             return True
         seen = np.flatnonzero(self.simulator.log_frame(self.state)["cumulative_symptomatic"] > 0)
         return bool(len(seen)) and self.state.day >= int(seen[0]) + 1 + self.intervention_start
-
-    def _step_closed_days(self) -> None:
-        """Days before interventions open pass under the hospital rule alone; the last day is always the agent's."""
-        people = self.params.n_people
-        no_orders = ContactDay(np.zeros(people, np.int8), np.ones(people, np.int16))
-        while self.state.day < self.params.days - 1 and not self.interventions_open():
-            self.simulator.step(self.state, no_orders)
 
     def _last_log(self) -> dict[str, float]:
         return {key: float(values[-1]) for key, values in self.simulator.log_frame(self.state).items()}

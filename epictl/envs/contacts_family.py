@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.family import Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric
 from epictl.errors import EpictlError
 from epictl.rewards.feng2021 import ContactReward, exp_or_inf
 from epictl.sim.contacts.params import ContactParams
@@ -40,7 +40,7 @@ class ScoreSettings:
 
 
 @dataclass
-class ContactEnvConfig:
+class ContactEnvConfig(EnvCopies):
     """The city and its disease (``sim``), when interventions may start, and the Score."""
 
     family: str = "contacts"
@@ -54,6 +54,7 @@ class ContactEnvConfig:
     def validate(self) -> "ContactEnvConfig":
         if self.family != "contacts":
             raise EpictlError(f"env.family={self.family!r}: a contact-city env config builds only family contacts")
+        self.check_copies()
         if self.intervention_start is not None and not 0 <= self.intervention_start < self.sim.days:
             raise EpictlError(f"env.intervention_start={self.intervention_start} must lie in 0..{self.sim.days - 1} "
                               "or be null (from day 0)")

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from epictl.errors import EpictlError
+
 
 class Metric(NamedTuple):
     """How one metric of a family's episode report appears in metrics.csv and the tables."""
@@ -19,6 +21,17 @@ class Metric(NamedTuple):
     column: str  # column name in metrics.csv
     label: str  # heading in tables and plots, with the paper's unit
     factor: float  # table value = factor x the env's value (e.g. 1e2 for a share in percent)
+
+
+@dataclass
+class EnvCopies:
+    """The setting every env config shares (its first field): how many copies of the env a run steps together."""
+
+    num_envs: int = 1  # a Gymnasium vector env of this many copies (envs/vector.py); 1: the env itself
+
+    def check_copies(self) -> None:
+        if not (isinstance(self.num_envs, int) and self.num_envs >= 1):
+            raise EpictlError(f"env.num_envs={self.num_envs} must be a whole number >= 1")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from epictl.envs.report import EpisodeReport
+from epictl.envs.vector import simulate_alone
 from epictl.errors import EpictlError
 from epictl.rewards.ohi2020 import Ohi2020Reward
 from epictl.sim.grid.params import GridParams
@@ -46,13 +47,18 @@ class GridEnv(gym.Env):
     # -- Gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """``options={"training": True}``: the outbreak size is drawn from ``train_initial_share``."""
+        return simulate_alone(self.reset_days(seed, options), lambda level: self.simulator.step(self.state, level))
+
+    def reset_days(self, seed: int | None = None, options: dict | None = None):
+        """``reset`` as a generator: yields the warm-up days' level for the caller to simulate on ``self.state``
+        (a vector env runs its copies' warm-ups together); returns the reset's (observation, info)."""
         super().reset(seed=seed)
         episode_seed = int(seed if seed is not None else self.np_random.integers(2**31))
         cases = self.initial_cases(episode_seed, bool((options or {}).get("training", False)))
         self.state = self.simulator.reset(episode_seed, cases)
         self.days, self.rewards = [self.state.last], []
         for _ in range(self.params.warmup_days):
-            self.simulator.step(self.state, 0)
+            yield 0
             self.days.append(self.state.last)
         # Every day seen so far, the reset observation last, so a memory agent can fill its window.
         seen = self.days[1:] or self.days
@@ -60,10 +66,19 @@ class GridEnv(gym.Env):
         return self._observe(), {"day": self.state.day, "initial_infectious": cases, "history": history}
 
     def step(self, action):
+        level = self.decide(action)
+        self.simulator.step(self.state, level)
+        return self.outcome(level)
+
+    # -- the two halves of a step (the vector env steps many copies' simulators between them) ---------
+    def decide(self, action) -> int:
+        """The day's movement level of ``action``."""
         if self.state is None:
             raise EpictlError("call reset() before step()")
-        level = self.executed_action(action)
-        self.simulator.step(self.state, level)
+        return self.executed_action(action)
+
+    def outcome(self, level: int):
+        """The step's (observation, reward, terminated, truncated, info) once the simulator has run the day."""
         stats = self.state.last
         self.days.append(stats)
         n, active = stats.population, stats.active(self.params.state)

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.family import Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric
 from epictl.errors import EpictlError
 from epictl.rewards.ohi2020 import Ohi2020Reward
 from epictl.sim.grid.params import GridParams
 
 
 @dataclass
-class GridEnvConfig:
+class GridEnvConfig(EnvCopies):
     """The world and disease (``sim``, spec §1-§8) and the outbreak of each episode (spec §10)."""
 
     family: str = "grid"
@@ -29,6 +29,7 @@ class GridEnvConfig:
     def validate(self) -> "GridEnvConfig":
         if self.family != "grid":
             raise EpictlError(f"env.family={self.family!r}: a grid env config builds only family grid")
+        self.check_copies()
         check_initial_share(self.train_initial_share)
         self.sim.validate()
         return self

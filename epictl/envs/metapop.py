@@ -16,6 +16,7 @@ from epictl.budgets.daily import DailyBudget
 from epictl.envs.allocation import (ALLOCATIONS, N_PRINCIPLES, allocate_masks_proportional, allocate_masks_ranked,
                                     rank_regions)
 from epictl.envs.report import EpisodeReport
+from epictl.envs.vector import simulate_alone
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.city import City
@@ -78,13 +79,19 @@ class MetapopEnv(gym.Env):
         })
         self._free_phase_cache: OrderedDict[int, tuple[State, list[DayRecord]]] = OrderedDict()
         self.state: State | None = None
+        self._before = None  # (totals before the day, principles, factors) from decide() to outcome()
         self.history: list[DayRecord] = []  # day 0 (the outbreak) first, then one record per day
 
     # -- Gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        return simulate_alone(self.reset_days(seed, options), lambda plan: self.simulator.step(self.state, plan))
+
+    def reset_days(self, seed: int | None = None, options: dict | None = None):
+        """``reset`` as a generator: yields the free phase's day plans for the caller to simulate on ``self.state``
+        (a vector env runs its copies' free phases together); returns the reset's (observation, info)."""
         super().reset(seed=seed)
         episode_seed = int(seed if seed is not None else self.np_random.integers(2**31))
-        state, free_history = self._cached_free_phase(episode_seed)
+        state, free_history = yield from self._cached_free_phase(episode_seed)
         self.state = state.copy()
         self.history = list(free_history)
         # Everything observed since the outbreak, so a recurrent agent can start from the whole series.
@@ -92,12 +99,22 @@ class MetapopEnv(gym.Env):
         return self._observe(), {"day": self.state.day, "history": history}
 
     def step(self, action):
+        plan = self.decide(action)
+        self.simulator.step(self.state, plan)
+        return self.outcome(plan)
+
+    # -- the two halves of a step (the vector env steps many copies' simulators between them) ---------
+    def decide(self, action) -> DayPlan:
+        """The day's resources of ``action``; remembers what the reward and the log need after the day."""
         if self.state is None:
             raise EpictlError("call reset() before step()")
         principles, factors = self.executed_action(action)
-        before = self.state.counts.sum(axis=0)
-        plan = self.decode(principles, factors)
-        self.simulator.step(self.state, plan)
+        self._before = self.state.counts.sum(axis=0), principles, factors
+        return self.decode(principles, factors)
+
+    def outcome(self, plan: DayPlan):
+        """The step's (observation, reward, terminated, truncated, info) once the simulator has run the day."""
+        before, principles, factors = self._before
         saturated = self.state.saturated_ticks
         after = self._record(plan, saturated, controlled=True)
         reward = self.reward_fn((before[E], after[E]), (before[IU] + before[IT], after[IU] + after[IT]))
@@ -165,16 +182,17 @@ class MetapopEnv(gym.Env):
         self.state, self.history = state.copy(), list(history)
 
     # -- episode bookkeeping -------------------------------------------------------------------
-    def _cached_free_phase(self, seed: int) -> tuple[State, list[DayRecord]]:
+    def _cached_free_phase(self, seed: int):
+        """Yields the free days still to simulate (none when cached); returns the day-``free_days`` state and records."""
         if seed in self._free_phase_cache:
             self._free_phase_cache.move_to_end(seed)
         else:
-            self._free_phase_cache[seed] = self._free_phase(seed)
+            self._free_phase_cache[seed] = yield from self._free_phase(seed)
             if len(self._free_phase_cache) > FREE_PHASE_CACHE_SIZE:
                 self._free_phase_cache.popitem(last=False)
         return self._free_phase_cache[seed]
 
-    def _free_phase(self, seed: int) -> tuple[State, list[DayRecord]]:
+    def _free_phase(self, seed: int):
         if self.scenario.use_city_start:
             if self.city.start_state is None:
                 raise EpictlError(f"scenario.use_city_start: city {self.city.name} has no start state")
@@ -189,7 +207,7 @@ class MetapopEnv(gym.Env):
         blank = DayPlan.no_resources(self.city.n_regions)
         self._record(blank, 0, controlled=False)
         for _ in range(self.scenario.free_days):
-            self.simulator.step(self.state, blank)
+            yield blank
             self._record(blank, self.state.saturated_ticks, controlled=False)
         return self.state.copy(), list(self.history)
 

@@ -12,7 +12,7 @@ from omegaconf import MISSING
 
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.allocation import ALLOCATIONS
-from epictl.envs.family import Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.city import MAX_PEOPLE
@@ -55,7 +55,7 @@ class Scenario:
 
 
 @dataclass
-class MetapopEnvConfig:
+class MetapopEnvConfig(EnvCopies):
     """Everything that defines a metapopulation environment. The env's settings and scenario are written in
     its yaml (conf/env/); the model's params (city, disease, sim) carry their sourced defaults in their
     dataclasses (epictl/sim/metapop/), which the yaml overrides where a city differs."""
@@ -76,6 +76,7 @@ class MetapopEnvConfig:
     def validate(self) -> "MetapopEnvConfig":
         if self.family != "metapop":
             raise EpictlError(f"env.family={self.family!r}: a metapop env config builds only family metapop")
+        self.check_copies()
         if self.metric_window not in ("whole", "controlled"):
             raise EpictlError(f"env.metric_window={self.metric_window!r}; choose whole or controlled")
         if self.reorder not in ("flow_path", "none"):

@@ -22,3 +22,11 @@ def make_env(env_config, budget, reward):
     """The Gymnasium env of ``env_config``'s family; it also offers ``family``, ``episode_report()``,
     ``snapshot()`` and ``restore(snapshot)``."""
     return family(getattr(env_config, "family", None)).build(env_config, budget, reward)
+
+
+def make_vector_env(env_config, budget, reward):
+    """``env_config.num_envs`` copies of its env as one Gymnasium vector env (envs/vector.py)."""
+    from epictl.envs.vector import EpictlVectorEnv
+
+    first = make_env(env_config, budget, reward)
+    return EpictlVectorEnv([first] + [make_env(env_config, budget, reward) for _ in range(env_config.num_envs - 1)])

@@ -7,12 +7,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from epictl.agents.base import Agent
 from epictl.agents.registry import make_agent
-from epictl.envs.registry import make_env
+from epictl.envs.registry import make_env, make_vector_env
 from epictl.errors import EpictlError
 
 
 def build_env(cfg: DictConfig) -> gym.Env:
     return make_env(OmegaConf.to_object(cfg.env), OmegaConf.to_object(cfg.budget), OmegaConf.to_object(cfg.reward))
+
+
+def build_vector_env(cfg: DictConfig):
+    """``env.num_envs`` copies of the run's env, stepped together (envs/vector.py)."""
+    return make_vector_env(OmegaConf.to_object(cfg.env), OmegaConf.to_object(cfg.budget),
+                           OmegaConf.to_object(cfg.reward))
 
 
 def build_agent(cfg: DictConfig, agent_config, env: gym.Env) -> Agent:
@@ -24,15 +30,16 @@ def build_agent(cfg: DictConfig, agent_config, env: gym.Env) -> Agent:
     return make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
 
 
-def build_env_and_agent(cfg: DictConfig) -> tuple[gym.Env, Agent]:
-    """The env and the agent to evaluate; a learning agent needs `checkpoint=<training run folder>`."""
+def build_envs_and_agent(cfg: DictConfig) -> tuple[gym.vector.VectorEnv, Agent]:
+    """The vector env of the run's ``env.num_envs`` copies and the agent to evaluate; a learning agent needs
+    `checkpoint=<training run folder>`."""
     agent_config = OmegaConf.to_object(cfg.agent)
-    env = build_env(cfg)
+    envs = build_vector_env(cfg)
     if getattr(agent_config, "trainable", False) and not cfg.get("checkpoint"):
         raise EpictlError(f"agent {agent_config.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
-    agent = build_agent(cfg, agent_config, env)
+    agent = build_agent(cfg, agent_config, envs.envs[0])
     if cfg.get("checkpoint"):
         from epictl.runners.checkpoint import restore_agent
 
         restore_agent(agent, agent_config, cfg.checkpoint)
-    return env, agent
+    return envs, agent

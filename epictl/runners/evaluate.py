@@ -6,9 +6,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from epictl.agents.rollout import play_episode
+from epictl.agents.rollout import play_episodes
 from epictl.report.run_folder import RunFolder
-from epictl.runners.build import build_env_and_agent
+from epictl.runners.build import build_envs_and_agent
 from epictl.runners.episode import episode_result
 from epictl.runners.interrupt import StopBetweenSteps
 from epictl.runners.progress import progress_bar
@@ -17,7 +17,7 @@ EPISODE_NOTICE = "stopping after this episode to write the summary (Ctrl-C again
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
-    env, agent = build_env_and_agent(cfg)
+    envs, agent = build_envs_and_agent(cfg)
     experiment = choices.get("experiment") or "-"
     title = f"{cfg.agent.name} on {cfg.env.name} ({experiment})"
     folder = RunFolder(out_dir, title)
@@ -26,9 +26,8 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     # episode are written (an interrupt inside a kernel or a file write would leave the folder inconsistent).
     with progress_bar(cfg.progress) as bar, StopBetweenSteps(EPISODE_NOTICE) as stop:
         task = bar.add_task(title, total=cfg.seeds)
-        for seed in range(cfg.seed, cfg.seed + cfg.seeds):
-            episode_return = play_episode(env, agent, seed)
-            report = env.episode_report()
+        for env_copy, seed, episode_return in play_episodes(envs, agent, range(cfg.seed, cfg.seed + cfg.seeds)):
+            report = envs.envs[env_copy].episode_report()
             result = episode_result(report, seed, episode_return)
             row = {"agent": cfg.agent.name, "env": cfg.env.name, "experiment": experiment, **result.row}
             folder.add_episode(row, result.curves, result.region_curves)

@@ -12,7 +12,6 @@ arrays passed to a function inside a hot loop cost reference counting on every c
 from __future__ import annotations
 
 import math
-import os
 from typing import NamedTuple
 
 import numba as nb
@@ -35,12 +34,9 @@ from epictl.sim.abm.params import (
     S,
 )
 from epictl.sim.counter_random import LOW32, UNIT32, draw
+from epictl.sim.threads import use_workqueue_threads
 
-# OpenMP threads that sleep rather than spin between parallel loops [epictl]: a tick is a few short loops, and with
-# spinning waits another busy process on the same 2 cores made a 100,000-agent run 2-20x slower (0.25 s -> 0.5 to
-# 5 s), while on idle cores it takes 0.18 s instead of 0.14 s. Read when Numba first starts its threads; a user's
-# setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+use_workqueue_threads()  # not OpenMP, which torch shares (epictl/sim/threads.py)
 
 TWO_PI = 2.0 * math.pi
 NEVER = np.int16(32767)  # stage_end of agents whose stage never ends (S, R, D)

@@ -38,6 +38,9 @@ from epictl.sim.contacts.params import (
     WORKING,
 )
 from epictl.sim.counter_random import LOW32, UNIT32, draw
+from epictl.sim.threads import use_workqueue_threads
+
+use_workqueue_threads()  # not OpenMP, which torch shares (epictl/sim/threads.py)
 
 # slots of one person's schedule draws on one day, each giving two uniforms: (work start, work hours),
 # (shopping after work?, its hours), (weekend outing?, its area), (outing start, its hours)
@@ -431,3 +434,11 @@ def run_day(day, rules, schedule_key, import_targets, order_level, order_days, h
     totals[TOTAL_INFECTED] += infected
     end_day(day, rules, level, stage, infection_day, incubation, critical_delay, recovery_days, hospitalised,
             hospital_days, totals, infected, row)
+
+
+@nb.njit(cache=True, parallel=True)
+def run_day_many(copies):
+    """``run_day`` for each of ``copies``, a typed list of each copy's run_day arguments. Copies write no array
+    in common, so they run in parallel and their results do not depend on the number of threads."""
+    for index in nb.prange(len(copies)):
+        run_day(*copies[np.int64(index)])  # prange counts in uint64, which typed lists take only with a warning

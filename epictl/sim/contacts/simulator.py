@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import get_type_hints
 
 import numpy as np
+from numba.typed import List
 
 from epictl.errors import EpictlError
 from epictl.sim.contacts import kernels
@@ -71,6 +72,8 @@ from epictl.sim.random_streams import random_streams
 # roles of the episode seed's streams
 SETUP, SCHEDULES, INFECTION, COURSES, IMPORTS = range(5)
 STREAMS = 5
+NO_IMPORTS = np.empty(0, np.int32)  # import_targets after the last import day
+NO_IMPORTS.flags.writeable = False
 
 
 @dataclass
@@ -182,26 +185,45 @@ class ContactSimulator:
 
     def step(self, state: ContactState, orders: ContactDay) -> None:
         """Day ``state.day`` under ``orders`` (see the module docstring for the order of operations)."""
+        kernels.run_day(*self.day_arguments(state, orders))
+        state.day += 1
+
+    def step_many(self, states: list[ContactState], orders: list[ContactDay]) -> None:
+        """Each state's day under its own orders, bit for bit as ``step`` on each in turn, in one kernel call that
+        runs the copies in parallel. Bad input stops it before any state moves."""
+        if len(states) != len(orders):
+            raise EpictlError(f"step_many: {len(states)} states but {len(orders)} orders")
+        if not states:  # as the loop over no copies (a vector env may step none of its copies)
+            return
+        written = [id(value) for state in states for key, value in vars(state).items()
+                   if isinstance(value, np.ndarray) and key not in ContactState.SHARED]
+        if len(set(written)) < len(written):
+            raise EpictlError("step_many: the states share arrays the day writes; pass independent states "
+                              "(each from reset or copy())")
+        kernels.run_day_many(List([self.day_arguments(state, day) for state, day in zip(states, orders)]))
+        for state in states:
+            state.day += 1
+
+    def day_arguments(self, state: ContactState, orders: ContactDay) -> tuple:
+        """``kernels.run_day``'s arguments for day ``state.day`` under ``orders``, after checking both."""
         if self.finished(state):
             raise EpictlError(f"the episode ended after env.sim.days={self.params.days} days")
         level = np.ascontiguousarray(orders.level, np.int8)
         days = np.ascontiguousarray(orders.days, np.int16)
         if level.shape != state.stage.shape or days.shape != state.stage.shape:
             raise EpictlError(f"orders must have shape ({len(state.stage)},), got {level.shape} and {days.shape}")
-        day = state.day
-        kernels.run_day(
-            day, self.rules, state.schedule_key, self.import_targets(state), level, days, state.home, state.work,
-            state.home_group, state.work_group, state.n_home_groups, state.n_work_groups, state.area_category,
-            state.nearest_commercial, state.commercial_areas, state.resistance, state.attribution_draw,
-            state.incubation, state.critical_delay, state.recovery_days, self.group_hazard, self.group_probability,
-            state.stage, state.infection_day, state.hospitalised, state.hospital_days, state.expiry, state.level,
-            state.visits, state.totals, state.log[day])
-        state.day = day + 1
+        return (state.day, self.rules, state.schedule_key, self.import_targets(state), level, days, state.home,
+                state.work, state.home_group, state.work_group, state.n_home_groups, state.n_work_groups,
+                state.area_category, state.nearest_commercial, state.commercial_areas, state.resistance,
+                state.attribution_draw, state.incubation, state.critical_delay, state.recovery_days,
+                self.group_hazard, self.group_probability, state.stage, state.infection_day, state.hospitalised,
+                state.hospital_days, state.expiry, state.level, state.visits, state.totals, state.log[state.day])
 
     @staticmethod
     def import_targets(state: ContactState) -> np.ndarray:
-        """People hit by today's import trials (-1: a failed trial); none after the last import day."""
-        return state.imports[state.day] if state.day < len(state.imports) else np.empty(0, np.int32)
+        """People hit by today's import trials (-1: a failed trial); none after the last import day. Read-only
+        either way, so one compiled kernel serves every day and every copy of step_many."""
+        return state.imports[state.day] if state.day < len(state.imports) else NO_IMPORTS
 
     def finished(self, state: ContactState) -> bool:
         return state.day >= self.params.days

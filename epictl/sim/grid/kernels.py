@@ -6,9 +6,13 @@ whose border cells hold WALL, so a move needs no bounds test: person p stands in
 cells, so a day costs O(N · moves), never O(N²) (spec §14). Every random number comes from an
 explicit xoshiro stream: one for placement, ``rng_move`` for the order and the offsets,
 ``rng_contact`` for contact outcomes, ``rng_economy`` for earnings (spec §13.12).
+
+``run_day_many`` advances independent copies (a vector env's worlds) in one call, in parallel over
+copies: each copy touches only its own arrays and streams, so results do not depend on the thread count.
 """
 
 from __future__ import annotations
+
 
 import numba
 import numpy as np
@@ -31,11 +35,14 @@ from epictl.sim.grid.compartments import (
 )
 from epictl.sim.grid.prefetch import prefetch
 from epictl.sim.grid.xoshiro import below, fill_below, shuffle, uniform
+from epictl.sim.threads import use_workqueue_threads
 
 # Option codes shared with simulator.py (Numba needs plain integers).
 COLLISION, COLLISION_RELEASED, MOORE_NEIGHBOURHOOD = 0, 1, 2
 STAY = 4  # index of the (0, 0) offset among the 9 Moore offsets (spec §4)
 AHEAD = 32  # people between prefetching a move's cells and making it (tuned at N = 1e6)
+
+use_workqueue_threads()  # not OpenMP, which torch shares (epictl/sim/threads.py)
 
 
 def moore_offsets(width: int) -> np.ndarray:
@@ -236,3 +243,24 @@ def run_day(cell, grid, offsets, status, infected_day, stage_end, exposed_days, 
     if tally[NEW_DEATHS] > 0:
         n_alive = drop_dead(order, n_alive, status)
     return earnings, n_alive
+
+
+@numba.njit(cache=True, parallel=True)
+def run_day_many(cells, grids, offsets, statuses, infected_days, stage_ends, exposed_days, infectious_days, dies,
+                 secondaries, infected_by, orders, n_alive, moves_today, expected_moves, stochastic, random_order,
+                 contact_model, p_contact, today, economy_low, economy_high, economy_per_move, rngs_move,
+                 rngs_contact, rngs_economy, tallies, earnings):
+    """``run_day`` for every copy k: the per-copy arrays come as typed lists indexed by k, the per-copy
+    numbers as arrays (``n_alive``, ``expected_moves``, ``today``), the tallies as rows of ``tallies``.
+
+    Writes each copy's raw earnings to ``earnings[k]`` and its living count to ``n_alive[k]``.
+    """
+    for index in numba.prange(len(cells)):
+        k = np.int64(index)  # prange counts in uint64, which typed lists take only with a warning
+        day_earnings, alive = run_day(
+            cells[k], grids[k], offsets, statuses[k], infected_days[k], stage_ends[k], exposed_days[k],
+            infectious_days[k], dies[k], secondaries[k], infected_by[k], orders[k], n_alive[k], moves_today[k],
+            expected_moves[k], stochastic, random_order, contact_model, p_contact, today[k], economy_low,
+            economy_high, economy_per_move, rngs_move[k], rngs_contact[k], rngs_economy[k], tallies[k])
+        earnings[k] = day_earnings
+        n_alive[k] = alive

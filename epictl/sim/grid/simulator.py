@@ -15,6 +15,7 @@ import numpy as np
 
 from epictl.errors import EpictlError
 from epictl.sim.contract import DAYS, SHARE
+from epictl.sim.copy_lists import CopyLists
 from epictl.sim.grid import kernels
 from epictl.sim.grid.compartments import (
     EMPTY,
@@ -39,6 +40,9 @@ CONTACT_MODELS = {
     "moore_neighbourhood": kernels.MOORE_NEIGHBOURHOOD,
 }
 STATE_SIZE = 7  # values in the daily state vector (spec §8)
+# a GridState's arrays that one day changes or reads per copy, in the order run_day_many takes them
+COPY_ARRAYS = ("cell", "grid", "status", "infected_day", "stage_end", "exposed_days", "infectious_days", "dies",
+               "secondary", "infected_by", "order", "moves_today", "rng_move", "rng_contact", "rng_economy")
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ class GridSimulator:
         self.params = params.validate()
         self._contact_model = CONTACT_MODELS[params.contact_model]
         self._offsets = kernels.moore_offsets(params.side + 2)
+        self._copy_lists = CopyLists(COPY_ARRAYS)
 
     def reset(self, seed: int, initial: int | None = None) -> GridState:
         """Place everyone, infect ``initial`` people (None: ``params.initial_infectious``; infectious at once),
@@ -177,22 +182,58 @@ class GridSimulator:
     def step(self, state: GridState, level: int) -> None:
         """Advance ``state`` by one day at movement ``level`` (spec §3) in place; ``state.last``: its statistics."""
         p, level = self.params, int(level)
-        stochastic = p.moves_rounding == "stochastic"
-        expected = p.expected_moves(level)  # also rejects an unknown level
-        if not stochastic:
-            expected = float(p.moves_per_level[level])
+        expected = self._expected_moves(level)
         today = state.day + 1
         tally = np.zeros(TALLY_SIZE, dtype=np.int64)
         earnings, state.n_alive = kernels.run_day(
             state.cell, state.grid, self._offsets, state.status, state.infected_day, state.stage_end,
             state.exposed_days, state.infectious_days, state.dies, state.secondary, state.infected_by, state.order,
             state.n_alive,
-            state.moves_today, expected, stochastic, p.order == "random", self._contact_model, p.p_contact, today,
-            p.economy_low, p.economy_high, p.economy_draw == "move", state.rng_move, state.rng_contact,
-            state.rng_economy, tally,
+            state.moves_today, expected, p.moves_rounding == "stochastic", p.order == "random", self._contact_model,
+            p.p_contact, today, p.economy_low, p.economy_high, p.economy_draw == "move", state.rng_move,
+            state.rng_contact, state.rng_economy, tally,
         )
-        state.day = today
-        state.last = _stats(today, level, state.population, earnings / p.economy_normaliser, tally[:5], tally)
+        self._finish_day(state, level, earnings, tally)
+
+    def step_many(self, states: list[GridState], levels: list[int]) -> None:
+        """Advance every state by one day at its own movement level, in place: exactly what
+        ``for state, level in zip(states, levels): self.step(state, level)`` does, in one kernel call
+        that runs the copies in parallel."""
+        if len(states) != len(levels):
+            raise EpictlError(f"step_many: {len(states)} states but {len(levels)} movement levels")
+        levels = [int(level) for level in levels]
+        expected = np.array([self._expected_moves(level) for level in levels], dtype=np.float64)
+        if not states:
+            return
+        (cell, grid, status, infected_day, stage_end, exposed_days, infectious_days, dies, secondary, infected_by,
+         order, moves_today, rng_move, rng_contact, rng_economy) = self._copy_lists(states)
+        p = self.params
+        n_alive = np.array([state.n_alive for state in states], dtype=np.int64)
+        tallies = np.zeros((len(states), TALLY_SIZE), dtype=np.int64)
+        earnings = np.empty(len(states), dtype=np.float64)
+        kernels.run_day_many(
+            cell, grid, self._offsets, status, infected_day, stage_end, exposed_days, infectious_days, dies,
+            secondary, infected_by, order, n_alive, moves_today, expected, p.moves_rounding == "stochastic",
+            p.order == "random", self._contact_model, p.p_contact,
+            np.array([state.day + 1 for state in states], dtype=np.int64), p.economy_low, p.economy_high,
+            p.economy_draw == "move", rng_move, rng_contact, rng_economy, tallies, earnings,
+        )
+        for state, level, alive, day_earnings, tally in zip(states, levels, n_alive, earnings, tallies):
+            state.n_alive = int(alive)
+            self._finish_day(state, level, float(day_earnings), tally)
+
+    def _expected_moves(self, level: int) -> float:
+        """Moves per person at ``level`` as the kernel takes them: the exact mean for stochastic rounding,
+        else the whole number of moves; an unknown level is one clear error."""
+        p = self.params
+        expected = p.expected_moves(level)  # also rejects an unknown level
+        return expected if p.moves_rounding == "stochastic" else float(p.moves_per_level[level])
+
+    def _finish_day(self, state: GridState, level: int, earnings: float, tally: np.ndarray) -> None:
+        """The day counter and the day's statistics after the kernel ran ``state``'s day."""
+        state.day += 1
+        state.last = _stats(state.day, level, state.population, earnings / self.params.economy_normaliser,
+                            tally[:5], tally)
 
     def observe(self, state: GridState) -> np.ndarray:
         """The 7-value daily state of the last day, in the definitions chosen by ``params.state``."""

@@ -8,11 +8,15 @@ the same epidemic until their actions differ (KDD'21 spec §15.2).
 
 from __future__ import annotations
 
+
 import numba
 import numpy as np
 
 from epictl.sim.metapop.compartments import IA, IH, IT, IU, SLOTS_PER_WEEK, TICKS_PER_DAY, D, E, R, S
 from epictl.sim.metapop.params import GAMMA_MASK, P_AR, P_BETA, P_EA, P_EI, P_HD, P_HR, P_ID, P_IR, P_TEST, R_A, R_E
+from epictl.sim.threads import use_workqueue_threads
+
+use_workqueue_threads()  # not OpenMP, which torch shares (epictl/sim/threads.py)
 
 # Option codes shared with simulator.py (Numba needs plain integers).
 ROUND_STOCHASTIC, ROUND_FLOOR, ROUND_CEIL = 0, 1, 2
@@ -263,3 +267,25 @@ def run_ticks(
              mobility_mode, fast_threshold, rng_mobility, scratch)
         counts[:, :] = scratch
     return saturated_ticks
+
+
+@numba.njit(cache=True, parallel=True)
+def run_ticks_many(
+    counts, ever_tested, first_ticks, n_ticks, p, masks, mask_base_static, coverage_on_present,
+    n_beds, bed_rules, bed_orders, bed_factors, rounding,
+    moving_columns, slot_matrix, stay, indptr, dest, prob, cumulative, start_slot, slot_mode,
+    mobility_mode, fast_threshold, rngs_transitions, rngs_mobility, rngs_allocation, saturated_ticks,
+):
+    """``run_ticks`` on independent copies, one per thread at a time: copy c owns ``counts[c]``, ``ever_tested[c]``
+    (typed lists of its own arrays, changed in place) and its own three generators, so each copy's result and
+    random streams are those of a lone ``run_ticks`` call whatever the thread count. Row c of ``first_ticks``,
+    ``masks``, ``n_beds``, ``bed_rules``, ``bed_orders`` and ``bed_factors`` is copy c's; its number of saturated
+    ticks goes to ``saturated_ticks[c]``."""
+    for index in numba.prange(len(counts)):
+        c = np.int64(index)  # prange counts in uint64, which typed lists take only with a warning
+        saturated_ticks[c] = run_ticks(
+            counts[c], ever_tested[c], first_ticks[c], n_ticks, p, masks[c], mask_base_static, coverage_on_present,
+            n_beds[c], bed_rules[c], bed_orders[c], bed_factors[c], rounding,
+            moving_columns, slot_matrix, stay, indptr, dest, prob, cumulative, start_slot, slot_mode,
+            mobility_mode, fast_threshold, rngs_transitions[c], rngs_mobility[c], rngs_allocation[c],
+        )

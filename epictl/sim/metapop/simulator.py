@@ -10,6 +10,7 @@ import numpy as np
 
 from epictl.errors import EpictlError
 from epictl.sim.contract import SHARE
+from epictl.sim.copy_lists import CopyLists
 from epictl.sim.metapop import kernels
 from epictl.sim.metapop.city import City
 from epictl.sim.metapop.compartments import IU, MOVING, MOVING_WITH_IT, N_COMPARTMENTS, TICKS_PER_DAY, D, S
@@ -65,6 +66,9 @@ class State:
         return copy.deepcopy(self)
 
 
+# a State's arrays and random streams that a day changes per copy, in the order run_ticks_many takes them
+COPY_FIELDS = ("counts", "ever_tested", "rng_transitions", "rng_mobility", "rng_allocation")
+
 # The roles of the family's random streams (epictl/sim/random_streams.py), in spawn order.
 TRANSITIONS, MOBILITY, ALLOCATION, SCENARIO = range(4)
 
@@ -116,6 +120,13 @@ class MetapopSimulator:
         )
         self._moving = np.array(MOVING_WITH_IT if options.it_moves else MOVING, dtype=np.int64)
         self._population = city.population.astype(np.float64)
+        o = self.options
+        self._coverage_on_present = _CHOICES["mask_coverage_base"][o.mask_coverage_base]
+        # the kernels' option arguments on either side of the mobility arrays (same for every copy and day)
+        self._options_before_mobility = (_CHOICES["bed_rounding"][o.bed_rounding], self._moving)
+        self._options_after_mobility = (o.start_weekday * TICKS_PER_DAY, _CHOICES["mobility_slots"][o.mobility_slots],
+                                        _CHOICES["mobility"][o.mobility], o.fast_threshold)
+        self._copy_lists = CopyLists(COPY_FIELDS)
 
     def reset(self, seed: int, initial: np.ndarray | None = None) -> State:
         """``initial``: counts [M, 8] at tick 0 (an outbreak from ``outbreak_counts``, or the city's start state)."""
@@ -135,20 +146,50 @@ class MetapopSimulator:
         self.step_ticks(state, plan, TICKS_PER_DAY)
 
     def step_ticks(self, state: State, plan: DayPlan, n_ticks: int) -> None:
-        o = self.options
-        if plan.bed_rule not in BED_RULES:
-            raise EpictlError(f"bed rule {plan.bed_rule!r}; choose one of {', '.join(BED_RULES)}")
+        masks, bed_rule, bed_order = self._plan_arrays(plan)
         saturated = kernels.run_ticks(
             state.counts, state.ever_tested, state.tick, n_ticks, self._p,
-            np.asarray(plan.masks, dtype=np.float64), self._population, _CHOICES["mask_coverage_base"][o.mask_coverage_base],
-            int(plan.n_beds), BED_RULES[plan.bed_rule], np.asarray(plan.bed_order, dtype=np.int64), float(plan.bed_factor),
-            _CHOICES["bed_rounding"][o.bed_rounding], self._moving, *self._mobility,
-            o.start_weekday * TICKS_PER_DAY, _CHOICES["mobility_slots"][o.mobility_slots],
-            _CHOICES["mobility"][o.mobility], o.fast_threshold,
+            masks, self._population, self._coverage_on_present,
+            int(plan.n_beds), bed_rule, bed_order, float(plan.bed_factor), *self._options_before_mobility,
+            *self._mobility, *self._options_after_mobility,
             state.rng_transitions, state.rng_mobility, state.rng_allocation,
         )
         state.tick += n_ticks
         state.saturated_ticks = int(saturated)
+
+    def step_many(self, states: list[State], plans: list[DayPlan]) -> None:
+        """One day of every state under its own plan, in place: exactly ``step`` on each in turn (the same counts,
+        ticks and random streams afterwards), in one kernel call that runs the copies in parallel."""
+        if len(states) != len(plans):
+            raise EpictlError(f"step_many: {len(states)} states but {len(plans)} day plans")
+        if not states:
+            return
+        counts, ever_tested, rngs_transitions, rngs_mobility, rngs_allocation = self._copy_lists(states)
+        arrays = [self._plan_arrays(plan) for plan in plans]
+        saturated = np.zeros(len(states), np.int64)
+        kernels.run_ticks_many(
+            counts, ever_tested, np.array([s.tick for s in states], np.int64), TICKS_PER_DAY, self._p,
+            np.stack([masks for masks, _, _ in arrays]), self._population, self._coverage_on_present,
+            np.array([int(plan.n_beds) for plan in plans], np.int64), np.array([rule for _, rule, _ in arrays], np.int64),
+            np.stack([order for _, _, order in arrays]), np.array([float(plan.bed_factor) for plan in plans]),
+            *self._options_before_mobility, *self._mobility, *self._options_after_mobility,
+            rngs_transitions, rngs_mobility, rngs_allocation, saturated,
+        )
+        for s, ticks in zip(states, saturated):
+            s.tick += TICKS_PER_DAY
+            s.saturated_ticks = int(ticks)
+
+    def _plan_arrays(self, plan: DayPlan) -> tuple[np.ndarray, int, np.ndarray]:
+        """The plan's masks (float64 [M]), bed rule code and bed order (int64 [M]) as the kernels take them."""
+        if plan.bed_rule not in BED_RULES:
+            raise EpictlError(f"bed rule {plan.bed_rule!r}; choose one of {', '.join(BED_RULES)}")
+        masks = np.asarray(plan.masks, dtype=np.float64)
+        bed_order = np.asarray(plan.bed_order, dtype=np.int64)
+        m = self.city.n_regions
+        if masks.shape != (m,) or bed_order.shape != (m,):
+            raise EpictlError(f"day plan: masks and bed_order must be [{m}], got {list(masks.shape)} and "
+                              f"{list(bed_order.shape)}")
+        return masks, BED_RULES[plan.bed_rule], bed_order
 
     def observe(self, state: State) -> np.ndarray:
         """Counts [M, 8] as float32: every compartment of every region (the env picks what its agent sees)."""
