@@ -65,6 +65,25 @@ def measure(cfg, seconds: float) -> dict:
             "episodes": (progress["episode"] - episodes_before) / elapsed, "device": str(agent.device)}
 
 
+def city_kernel_days(cfg, days: int = 20) -> float:
+    """Copy-days per second of the city's kernel alone (``step_many`` on every copy, no resources), from the
+    states after the free phase: the ceiling of the HRL case's environment steps, whose episodes each simulate
+    ``scenario.free_days`` free days too."""
+    from epictl.runners.build import build_vector_env
+    from epictl.sim.metapop.simulator import DayPlan
+
+    envs = build_vector_env(cfg)
+    envs.reset_copies(range(envs.num_envs), range(envs.num_envs))
+    states = [env.state for env in envs.envs]
+    blank = [DayPlan.no_resources(envs.envs[0].city.n_regions)] * envs.num_envs
+    simulator = envs.envs[0].simulator
+    simulator.step_many(states, blank)  # loads the kernel
+    began = time.perf_counter()
+    for _ in range(days):
+        simulator.step_many(states, blank)
+    return envs.num_envs * days / (time.perf_counter() - began)
+
+
 def main() -> None:
     import torch
 
@@ -101,6 +120,8 @@ def main() -> None:
         if case == "hrl":
             rows.append(row(f"hrl: environment steps/s, x{args.copies} / x1", speedup, "x",
                             f">= {HRL_SPEEDUP_TARGET:g}", speedup >= HRL_SPEEDUP_TARGET))
+            rows.append(row(f"hrl x{args.copies}: the city's kernel alone", city_kernel_days(runs[args.copies]),
+                            "copy-days/s"))
         else:
             rows.append(row(f"m30: environment steps/s, x{args.copies} / x1", speedup, "x"))
             for n, result in results.items():

@@ -198,10 +198,18 @@ class ContactsEnv(gym.Env):
             "day": np.array([state.day], np.int32),
             "code": sim.api_codes(state).astype(np.int8),
             "level": levels.astype(np.int8),
-            "home": state.home, "work": state.work,
-            "home_group": state.home_group, "work_group": state.work_group,
+            "home": read_only(state.home), "work": read_only(state.work),
+            "home_group": read_only(state.home_group), "work_group": read_only(state.work_group),
             "visits": sim.visit_history(state),
-            "area_category": state.area_category,
+            "area_category": read_only(state.area_category),
             "area_discovered": sim.area_discovered(state).astype(np.int32),
             "level_counts": np.bincount(levels, minlength=LEVELS).astype(np.int32),
         }
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A view the agent cannot write through: the city's fixed arrays are the simulator's own, shared by every
+    observation of the episode (no copy of 10,000 entries a day)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
