@@ -109,7 +109,9 @@ def eval_city(tmp_path: Path, source: str, path: Path, *extra: str):
     return result, run_dir
 
 
-@pytest.mark.parametrize("name, content, expected", [case[1:] for case in CITY_CASES], ids=[case[0] for case in CITY_CASES])
+# Every other case runs in `make test` (each kind of damage has neighbours there); all of them in `make test-smoke`.
+@pytest.mark.parametrize("name, content, expected", [
+    pytest.param(*case[1:], id=case[0], marks=[pytest.mark.smoke] if k % 2 else []) for k, case in enumerate(CITY_CASES)])
 def test_malformed_city_folder(tmp_path, valid_folder, name, content, expected):
     folder = tmp_path / "city"
     shutil.copytree(valid_folder, folder)
@@ -230,7 +232,8 @@ CSV_CASES = [
 ]
 
 
-@pytest.mark.parametrize("content, expected", [case[1:] for case in CSV_CASES], ids=[case[0] for case in CSV_CASES])
+@pytest.mark.parametrize("content, expected", [  # every other case in `make test`, all in `make test-smoke`
+    pytest.param(*case[1:], id=case[0], marks=[pytest.mark.smoke] if k % 2 else []) for k, case in enumerate(CSV_CASES)])
 def test_malformed_calibration_csv(tmp_path, content, expected):
     csv = tmp_path / "cases.csv"
     if isinstance(content, bytes):
