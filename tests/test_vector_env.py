@@ -174,3 +174,22 @@ def test_training_on_copies_resumes_exactly_and_evaluates_per_seed(tmp_path):
         assert result.returncode == 0, result.stderr
         evaluations[copies] = pd.read_csv(run / "metrics.csv").sort_values("seed").reset_index(drop=True)
     pd.testing.assert_frame_equal(evaluations[1], evaluations[4])
+
+
+def test_a_learner_that_is_not_batched_trains_on_one_copy_only(monkeypatch):
+    """Every learner today is batched; one that is not (a new kind) is refused copies in one line."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from epictl.agents.ddqn_lstm import DdqnLstmAgent
+    from epictl.config import register
+    from epictl.paths import CONF_DIR
+    from epictl.runners.train import build_training
+
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[*SMALL_M30, "env.num_envs=2"])
+    monkeypatch.setattr(DdqnLstmAgent, "batched", False)
+    with pytest.raises(EpictlError, match=r"agent 'ddqn_lstm' trains on one env copy; use env.num_envs=1 \(agents "
+                                          r"that train on several: hrl, .*ddpg"):
+        build_training(cfg, OmegaConf.to_object(cfg.agent))

@@ -2,15 +2,17 @@
 
 Each copy is a whole env of its family (its own episode, seed and random streams, so common random
 numbers hold copy by copy). A step decides every copy's day in Python, runs all copies' days in one
-simulator call (``step_many``: the kernel loops over the copies) and reads each copy's outcome. Envs
-without the two step halves (the ABM's one-step episodes simulate 100 days a step, its kernels already
-parallel over agents) step copy after copy.
+simulator call (``step_many``: the kernel loops over the copies) and reads each copy's outcome; the days
+a reset simulates (a free phase, a warm-up) run the same way. The cluster problems (a day is a few
+microseconds, less than handing the copies to one call) and the age-stratified city (a step simulates 100
+days with kernels parallel over agents) have no ``step_many``: their copies step one after another, as do
+copies behind a wrapper and a single copy.
 
 Two ways in:
 - the Gymnasium API (``reset``/``step`` on batches) with its next-step autoreset: a copy whose episode
   ended is reset by the following ``step``, which ignores that copy's action. New episodes take seeds
   ``seed + k`` for the k-th episode started since ``reset(seed=...)``.
-- the copy API the epictl runners use (``reset_copy``, ``step_copies``): the caller chooses each
+- the copy API the epictl runners use (``reset_copies``, ``step_copies``): the caller chooses each
   episode's seed and resets ended copies at once, so no step is spent on an ignored action.
 """
 
@@ -39,7 +41,6 @@ class EpictlVectorEnv(gym.vector.VectorEnv):
         self.single_observation_space, self.single_action_space = first.observation_space, first.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.family = getattr(first.unwrapped, "family", None)
         # The two step halves of a bare env (a wrapper, e.g. an action wrapper, steps as a whole).
         simulator = getattr(first, "simulator", None)
         self._step_many = getattr(simulator, "step_many", None) if all(
@@ -50,16 +51,12 @@ class EpictlVectorEnv(gym.vector.VectorEnv):
         self._options: dict | None = None
 
     # -- the copy API ------------------------------------------------------------------------------
-    def reset_copy(self, copy: int, seed: int, options: dict | None = None):
-        """Start copy ``copy``'s next episode from ``seed``: its (observation, info)."""
-        return self.envs[copy].reset(seed=int(seed), options=options)
-
     def reset_copies(self, copies: Sequence[int], seeds: Sequence[int], options: dict | None = None) -> list[tuple]:
         """Start the next episode of each copy in ``copies`` from its seed: one (observation, info) per copy. An
         env whose reset simulates days (the city's free phase, the grid's warm-up, the contact city's days before
         interventions open) offers ``reset_days``; those days then run for all the copies in one kernel call a day."""
         if len(copies) < 2 or self._step_many is None or not all(hasattr(self.envs[i], "reset_days") for i in copies):
-            return [self.reset_copy(i, seed, options) for i, seed in zip(copies, seeds)]
+            return [self.envs[i].reset(seed=int(seed), options=options) for i, seed in zip(copies, seeds)]
         runs = {i: self.envs[i].reset_days(int(seed), options) for i, seed in zip(copies, seeds)}
         days: dict[int, Any] = {}
         results: dict[int, tuple] = {}
@@ -134,17 +131,6 @@ class EpictlVectorEnv(gym.vector.VectorEnv):
     def close_extras(self, **kwargs) -> None:
         for env in self.envs:
             env.close()
-
-    # -- snapshots ---------------------------------------------------------------------------------
-    def snapshot(self) -> list:
-        """Every copy's episode in progress (``restore`` continues them exactly)."""
-        return [env.snapshot() for env in self.envs]
-
-    def restore(self, snapshots: list) -> None:
-        if len(snapshots) != self.num_envs:
-            raise EpictlError(f"a snapshot of {len(snapshots)} env copies does not fit env.num_envs={self.num_envs}")
-        for env, snapshot in zip(self.envs, snapshots):
-            env.restore(snapshot)
 
     def _batch(self, observations: list):
         return concatenate(self.single_observation_space, observations,
