@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.abm_schedule import MAX_REPEATS
-from epictl.envs.family import EnvCopies, Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric, require_no_budget, require_reward
 from epictl.errors import EpictlError
 from epictl.rewards.deshkar2023 import ScheduleReward
 from epictl.sim.abm.params import AbmParams
@@ -43,10 +43,8 @@ def build(config: AbmEnvConfig, budget: DailyBudget, reward: ScheduleReward):
     from epictl.envs.abm import AbmEnv
 
     config.validate()
-    if not isinstance(reward, ScheduleReward):
-        raise EpictlError(f"env {config.name} needs reward=deshkar2023 (paper §3.2), got reward={getattr(reward, 'name', reward)}")
-    if any(getattr(budget, key, 0) for key in ("beds", "masks_per_day", "tests_per_day")):
-        raise EpictlError(f"env {config.name} takes no budget: vaccines are rationed by env.sim's availability; use budget=none")
+    require_reward(config, reward, ScheduleReward, "deshkar2023 (paper §3.2)")
+    require_no_budget(config, budget, "takes no budget: vaccines are rationed by env.sim's availability")
     return AbmEnv(config.sim, reward.validate(), config.repeats)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.family import EnvCopies, Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric, require_reward
 from epictl.errors import EpictlError
 from epictl.rewards.peng2026 import ClusterReward
 from epictl.sim.clusters.params import ClusterParams
@@ -52,8 +52,7 @@ def build(config: ClusterEnvConfig, budget: DailyBudget, reward: ClusterReward):
     from epictl.envs.clusters import ClustersEnv
 
     config.validate()
-    if not isinstance(reward, ClusterReward):
-        raise EpictlError(f"env {config.name} needs reward=peng2026 (Hier-PPO eq. 1), got reward={getattr(reward, 'name', reward)}")
+    require_reward(config, reward, ClusterReward, "peng2026 (Hier-PPO eq. 1)")
     if getattr(budget, "beds", 0) or getattr(budget, "masks_per_day", 0):
         raise EpictlError(f"env {config.name} allocates tests only; set budget.beds=0 and budget.masks_per_day=0")
     tests = int(getattr(budget, "tests_per_day", 0))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.family import EnvCopies, Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric, require_no_budget, require_reward
 from epictl.errors import EpictlError
 from epictl.rewards.feng2021 import ContactReward, exp_or_inf
 from epictl.sim.contacts.params import ContactParams
@@ -68,10 +68,8 @@ def build(config: ContactEnvConfig, budget: DailyBudget, reward: ContactReward):
     from epictl.envs.contacts import ContactsEnv
 
     config.validate()
-    if not isinstance(reward, ContactReward):
-        raise EpictlError(f"env {config.name} needs reward=feng2021 (IDRLECA §3.2), got reward={getattr(reward, 'name', reward)}")
-    if any(getattr(budget, key, 0) for key in ("beds", "masks_per_day", "tests_per_day")):
-        raise EpictlError(f"env {config.name} takes no budget: interventions cost through the Score; use budget=none")
+    require_reward(config, reward, ContactReward, "feng2021 (IDRLECA §3.2)")
+    require_no_budget(config, budget, "takes no budget: interventions cost through the Score")
     return ContactsEnv(config.sim, reward.validate(), config.score, config.intervention_start)
 
 

@@ -34,6 +34,18 @@ class EnvCopies:
             raise EpictlError(f"env.num_envs={self.num_envs} must be a whole number >= 1")
 
 
+def require_reward(config, reward, reward_type: type, wanted: str) -> None:
+    """A family's env scores with one reward type; ``wanted`` names its conf/reward/ file and source."""
+    if not isinstance(reward, reward_type):
+        raise EpictlError(f"env {config.name} needs reward={wanted}, got reward={getattr(reward, 'name', reward)}")
+
+
+def require_no_budget(config, budget, why: str) -> None:
+    """A family's env that allocates no beds, masks or tests refuses a budget, saying ``why``."""
+    if any(getattr(budget, key, 0) for key in ("beds", "masks_per_day", "tests_per_day")):
+        raise EpictlError(f"env {config.name} {why}; use budget=none")
+
+
 @dataclass(frozen=True)
 class Family:
     name: str  # env.family in the yaml

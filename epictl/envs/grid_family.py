@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from epictl.budgets.daily import DailyBudget
-from epictl.envs.family import EnvCopies, Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric, require_no_budget, require_reward
 from epictl.errors import EpictlError
 from epictl.rewards.ohi2020 import Ohi2020Reward
 from epictl.sim.grid.params import GridParams
@@ -45,10 +45,8 @@ def build(config: GridEnvConfig, budget: DailyBudget, reward: Ohi2020Reward):
     from epictl.envs.grid import GridEnv
 
     config.validate()
-    if not isinstance(reward, Ohi2020Reward):
-        raise EpictlError(f"env {config.name} needs reward=ohi2020 (paper eq. 1), got reward={getattr(reward, 'name', reward)}")
-    if getattr(budget, "beds", 0) or getattr(budget, "masks_per_day", 0) or getattr(budget, "tests_per_day", 0):
-        raise EpictlError(f"env {config.name} allocates no beds, masks or tests; use budget=none")
+    require_reward(config, reward, Ohi2020Reward, "ohi2020 (paper eq. 1)")
+    require_no_budget(config, budget, "allocates no beds, masks or tests")
     share = None if config.train_initial_share is None else [float(bound) for bound in config.train_initial_share]
     return GridEnv(config.sim, reward, share)
 

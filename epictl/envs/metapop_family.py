@@ -12,7 +12,7 @@ from omegaconf import MISSING
 
 from epictl.budgets.daily import DailyBudget
 from epictl.envs.allocation import ALLOCATIONS
-from epictl.envs.family import EnvCopies, Family, Metric
+from epictl.envs.family import EnvCopies, Family, Metric, require_reward
 from epictl.errors import EpictlError
 from epictl.rewards.kdd21 import Kdd21Reward
 from epictl.sim.metapop.city import MAX_PEOPLE
@@ -109,8 +109,7 @@ def build(config: MetapopEnvConfig, budget: DailyBudget, reward: Kdd21Reward):
     from epictl.sim.metapop.sources import load_city
 
     config.validate()
-    if not isinstance(reward, Kdd21Reward):
-        raise EpictlError(f"env {config.name} needs reward=kdd21 (KDD'21 eq. 3), got reward={getattr(reward, 'name', reward)}")
+    require_reward(config, reward, Kdd21Reward, "kdd21 (KDD'21 eq. 3)")
     if not isinstance(budget, DailyBudget):
         raise EpictlError(f"env {config.name} needs a daily bed and mask budget (conf/budget/), got {budget!r}")
     if budget.tests_per_day:
