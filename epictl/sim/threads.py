@@ -4,7 +4,7 @@ Torch runs on the same OpenMP runtime, and an OpenMP region Numba opens for a ke
 resets torch's thread count (``agent.torch_threads``) to Numba's, so an agent's float results would differ
 between a run and its resumption. Workqueue threads also sleep between calls rather than spin on the cores the
 agent needs. A kernel module calls ``use_workqueue_threads()`` at import; a user's NUMBA_THREADING_LAYER wins.
-Measured on the 100,000-agent city: a 100-day schedule, twice, 0.76 s with OpenMP, 0.87 s with workqueue.
+Measured on the 100,000-agent city: a 100-day schedule, twice, 0.71-0.96 s with OpenMP, 0.86-0.89 s with workqueue.
 """
 
 from __future__ import annotations
