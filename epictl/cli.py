@@ -10,7 +10,8 @@ COMMANDS = {
     "rebuild": "train the GRU network rebuilding E, Iu, R from It, Ih, D (checkpoint=<run dir>: score one)",
     "table": "build a paper-style table from run folders: epictl table runs='[outputs/...]'",
     "bench": "time the simulator (fast, exact) against the plain NumPy reference",
-    "calibrate": "fit R0, testing delay and seeding to confirmed cases: epictl calibrate env=beijing target=xinfadi",
+    "calibrate": "fit a city to confirmed cases or to a paper's blank-control rows: epictl calibrate env=beijing "
+                 "target=xinfadi | target=kdd21_beijing_no_medical",
 }
 
 USAGE = """usage: epictl <command> [overrides ...] [-m]

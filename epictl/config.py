@@ -15,6 +15,7 @@ from omegaconf import MISSING
 from epictl.agents.registry import KINDS
 from epictl.budgets.daily import DailyBudget
 from epictl.calibration.parameters import FitParameters
+from epictl.calibration.row_config import TableRowFit
 from epictl.envs.registry import FAMILIES
 from epictl.rebuild.config import RebuildConfig
 from epictl.rewards.deshkar2023 import ScheduleReward
@@ -34,15 +35,26 @@ class EvalConfig:
     seeds: int = 10  # episodes (the paper repeats each cell 10 times)
     progress: bool = True
     plots: bool = True
-    checkpoint: Optional[str] = None  # run folder of a trained agent (its checkpoints/last.pt)
+    checkpoint: Optional[str] = None  # run folder of a trained agent
+    checkpoint_pick: str = "last"  # last: where training stopped | best: its best held-out evaluation
     # Run folder of `epictl rebuild`: the agent acts on E, Iu, R rebuilt from the observed It, Ih, D.
     rebuild_from: Optional[str] = None
+
+
+@dataclass
+class ValidationConfig:
+    """Held-out evaluation during training (conf/train.yaml says more)."""
+
+    every: int = 2000  # training steps between held-out evaluations (0: none)
+    episodes: int = 5  # greedy episodes per evaluation, on the same held-out seeds every time
+    seed_offset: int = 200_000  # their seeds: seed_offset, seed_offset + 1, ... (apart from training and test seeds)
 
 
 @dataclass
 class TrainConfig(EvalConfig):
     resume: Optional[str] = None  # run folder to continue from its checkpoints/last.pt
     train_seed_offset: int = 100_000  # training episodes use seeds far from the evaluation seeds
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
 
 
 @dataclass
@@ -87,6 +99,7 @@ class CalibrateConfig:
     reward: Any = MISSING  # the env's own reward and budget come with it; calibrate uses neither
     budget: Any = MISSING
     target: str = "xinfadi"  # a named target (conf/targets/<name>.yaml) or a CSV: date,new_confirmed[,region]
+    table_rows: TableRowFit = field(default_factory=TableRowFit)  # what a table-row target (rows: in its yaml) fits
     window_days: Optional[int] = None  # days fitted from the first; later days are scored out of sample (None: the target's, else all)
     seed_district: Optional[str] = None  # district holding the seed regions (None: the target's, else the whole city)
     seed_regions: int = 4  # regions the seeds are split over, drawn in proportion to population with `seed`

@@ -9,6 +9,9 @@ from pathlib import Path
 CONF_DIR = Path(os.environ.get("EPICTL_CONF", Path(__file__).resolve().parents[1] / "conf"))
 
 CHECKPOINT = Path("checkpoints") / "last.pt"  # a training run's checkpoint, inside its run folder
+# The agent at its best held-out evaluation so far (`epictl train` with validation.every > 0).
+BEST_CHECKPOINT = Path("checkpoints") / "best.pt"
+CHECKPOINTS = {"last": CHECKPOINT, "best": BEST_CHECKPOINT}  # eval's checkpoint_pick
 # What Hydra and epictl write into a run folder before the command itself writes anything
 # (provenance.yaml: report/provenance.py).
 HYDRA_LEFTOVERS = (".hydra", "multirun.yaml", "provenance.yaml")

@@ -14,7 +14,7 @@ from omegaconf.errors import OmegaConfBaseException
 from epictl.agents.registry import agent_kind
 from epictl.envs.registry import family
 from epictl.errors import EpictlError
-from epictl.paths import CHECKPOINT
+from epictl.paths import CHECKPOINT, CHECKPOINTS
 from epictl.rebuild.config import ARTIFACT as REBUILD_ARTIFACT
 from epictl.sim.metapop.params import MOBILITY_MODES
 
@@ -55,6 +55,8 @@ def validate_run_config(command: str, cfg: DictConfig) -> None:
         resolve(cfg)
     if command == "table":
         check_table(cfg)
+    if command == "train":
+        check_validation(cfg)
 
 
 def resolve_all(cfg: DictConfig) -> None:
@@ -104,7 +106,20 @@ def check_agent(command: str, cfg: DictConfig, env) -> None:
     if command == "eval" and trainable:
         if not cfg.get("checkpoint"):
             raise EpictlError(f"agent {agent.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
-        check_run_file("checkpoint", cfg.checkpoint, CHECKPOINT, "checkpoint")
+        if cfg.checkpoint_pick not in CHECKPOINTS:
+            raise EpictlError(f"checkpoint_pick={cfg.checkpoint_pick!r}; choose {' or '.join(CHECKPOINTS)}")
+        what = "checkpoint" if cfg.checkpoint_pick == "last" else "best checkpoint (train with validation.every > 0)"
+        check_run_file("checkpoint", cfg.checkpoint, CHECKPOINTS[cfg.checkpoint_pick], what)
+
+
+def check_validation(cfg: DictConfig) -> None:
+    """`epictl train`'s held-out evaluations: their count, length and seeds."""
+    validation = cfg.validation
+    for key, least in (("every", 0), ("episodes", 1), ("seed_offset", 0)):
+        if not validation[key] >= least:
+            raise EpictlError(f"validation.{key}={validation[key]} must be >= {least}")
+    if validation.seed_offset + validation.episodes > SEED_LIMIT:
+        raise EpictlError(f"validation.seed_offset={validation.seed_offset}: its seeds must stay below {SEED_LIMIT}")
 
 
 def check_rebuild_from(cfg: DictConfig, env) -> None:

@@ -2,7 +2,9 @@
 
 A training (`epictl train`, `epictl rebuild`) is skipped when its log reached its target (agent.updates
 steps, rebuild.epochs epochs) and resumed when it has a checkpoint; an evaluation is skipped when its
-metrics.csv holds every seed and is newer than the checkpoint it evaluated.
+metrics.csv holds every seed and is newer than the checkpoint it evaluated. A learner is trained several
+times (training runs k = 0, 1, ...: folders train-s<k>, eval-s<k>), each with its own seed and training
+episodes, and each evaluated at its best held-out evaluation (checkpoints/best.pt) when it has one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ COMPOSING = threading.Lock()  # Hydra's compose API is one global state: scripts
 # --smoke settings of the rebuild network (Table 4, Figure 6): small and short, on the test city.
 SMOKE_REBUILD = ["rebuild.hidden=32", "rebuild.layers=2", "rebuild.scale=20", "rebuild.epochs=10",
                  "rebuild.train_episodes=6", "rebuild.validation_episodes=2", "rebuild.test_episodes=2"]
+
+
+TRAIN_SEED_OFFSET = 100_000  # epictl train's default: training episodes far from the evaluation seeds
+TRAIN_SEED_STRIDE = 1_000_000  # training run k draws its episodes from TRAIN_SEED_OFFSET + k * stride on
+
+
+def training_runs(count: int) -> list[tuple[int, list[str]]]:
+    """Per training run: its index and the overrides giving it its own seed (network initialisation,
+    exploration) and its own training episodes; the held-out and test seeds stay the same for all."""
+    return [(k, [f"seed={k}", f"train_seed_offset={TRAIN_SEED_OFFSET + k * TRAIN_SEED_STRIDE}"]) for k in range(count)]
 
 
 def quoted(path: Path) -> str:
@@ -100,15 +112,18 @@ def rebuild(experiment: str, run_dir: Path, overrides: list[str]) -> None:
 
 def evaluate(experiment: str | None, agent: str, eval_dir: Path, train_dir: Path | None, seeds: range,
              overrides: list[str]) -> None:
+    """``agent`` over ``seeds`` into ``eval_dir``; a trained one at its best held-out evaluation if its training
+    had any (checkpoints/best.pt), else where its training stopped."""
     metrics = eval_dir / "metrics.csv"
-    checkpoint = None if train_dir is None else train_dir / "checkpoints" / "last.pt"
+    pick = "best" if train_dir is not None and (train_dir / "checkpoints" / "best.pt").is_file() else "last"
+    checkpoint = None if train_dir is None else train_dir / "checkpoints" / f"{pick}.pt"
     if metrics.is_file():
         have = set(pd.read_csv(metrics)["seed"])
         fresh = checkpoint is None or metrics.stat().st_mtime >= checkpoint.stat().st_mtime
         if set(seeds) <= have and fresh:
             return status(experiment, agent, "eval", f"[green]skip[/] ({len(seeds)} seeds)")
     status(experiment, agent, "eval", f"[yellow]start[/] ({len(seeds)} seeds)")
-    extra = [] if train_dir is None else [f"checkpoint={quoted(train_dir)}"]
+    extra = [] if train_dir is None else [f"checkpoint={quoted(train_dir)}", f"checkpoint_pick={pick}"]
     epictl("eval", *chosen(experiment), f"agent={agent}", f"seeds={len(seeds)}", *extra, *overrides,
            f"hydra.run.dir={quoted(eval_dir)}", "progress=false")
 

@@ -54,16 +54,37 @@ def test_reward_formula():
     assert reward((9, 0), (5, 0)) == pytest.approx(10.0), "shrinking compartments count as no growth"
 
 
-def outbreak(free_days: int, controlled_days: int) -> Scenario:
+def outbreak(free_days: int, controlled_days: int, free_phase_seed: int | None = None) -> Scenario:
     """60 cases seeded in Iu, split over 3 regions drawn by population."""
     return Scenario(initial_cases=60, initial_regions=3, regions=[], initial_compartment="Iu", use_city_start=False,
-                    free_days=free_days, controlled_days=controlled_days)
+                    free_days=free_days, controlled_days=controlled_days, free_phase_seed=free_phase_seed)
 
 
-def make_env(city, observation="perfect", allocation="ranked", beds=30, masks=3000) -> MetapopEnv:
+def make_env(city, observation="perfect", allocation="ranked", beds=30, masks=3000,
+             free_phase_seed: int | None = None) -> MetapopEnv:
     sim = MetapopSimulator(city, DiseaseParams(R0=4.0), SimOptions())
-    return MetapopEnv(city, sim, outbreak(15, 5), DailyBudget("test", beds, masks), Kdd21Reward(), observation,
-                      allocation=allocation)
+    return MetapopEnv(city, sim, outbreak(15, 5, free_phase_seed), DailyBudget("test", beds, masks), Kdd21Reward(),
+                      observation, allocation=allocation)
+
+
+def controlled_run(env, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The counts at the first decision and at the episode's end, acting with principle 0 at full factors."""
+    env.reset(seed=seed)
+    start = env.state.counts.copy()
+    done = False
+    while not done:
+        _, _, done, _, _ = env.step({"principle": np.array([0, 0]), "factor": np.array([1.0, 1.0])})
+    return start, env.state.counts.copy()
+
+
+def test_shared_free_phase_starts_every_episode_from_one_state(tiny_city):
+    shared = make_env(tiny_city, free_phase_seed=7)
+    (start_1, end_1), (start_2, end_2) = controlled_run(shared, 1), controlled_run(shared, 2)
+    own_start, _ = controlled_run(make_env(tiny_city), 7)
+    np.testing.assert_array_equal(start_1, own_start)
+    np.testing.assert_array_equal(start_2, own_start)
+    assert not np.array_equal(end_1, end_2), "each episode draws its controlled days from its own seed"
+    np.testing.assert_array_equal(controlled_run(shared, 1)[1], end_1)
 
 
 # About 10 s on 2 cores: in `make test-smoke`, so the fast suite keeps its 5 minutes.

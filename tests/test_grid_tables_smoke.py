@@ -38,10 +38,16 @@ def test_agents_smoke_trains_evaluates_tabulates_and_resumes_to_a_no_op(tmp_path
     assert "| n_work_m_lockdown | Infected (%) |" in text and "| 34.5 | Fig. 22 |" in text
     assert (tables / "plots" / "grid_agents-smoke.png").is_file()
     long = pd.read_csv(tables / "grid_agents-smoke.csv")
-    assert set(long["agent"]) == {*SCHEDULES, "ddqn_lstm"} and (long["episodes"] == 2).all()
-    log = pd.read_csv(root / "grid" / "ddqn_lstm" / "train" / "train_log.csv")
-    assert log["step"].max() == 200
+    assert set(long["agent"]) == {*SCHEDULES, "ddqn_lstm"}
+    learner = long["agent"] == "ddqn_lstm"  # --smoke: two training runs, each evaluated on the 2 seeds
+    assert (long.loc[learner, "episodes"] == 4).all() and (long.loc[~learner, "episodes"] == 2).all()
+    assert "## Trained agents against the best schedule" in text and "- ddqn_lstm - " in text
+    for k in range(2):
+        run = root / "grid" / "ddqn_lstm" / f"train-s{k}"
+        assert pd.read_csv(run / "train_log.csv")["step"].max() == 200
+        assert list(pd.read_csv(run / "validation_log.csv")["step"]) == [50, 100, 150, 200]
+        assert (run / "checkpoints" / "best.pt").is_file()
 
     again = grid_tables("agents", "--root", str(root), "--output-dir", str(tables))
-    assert again.stdout.count("skip") == 1 + len(SCHEDULES) + 1  # the training and every evaluation
+    assert again.stdout.count("skip") == 2 + len(SCHEDULES) + 2  # the trainings and every evaluation
     assert "start (" not in again.stdout and "resume (" not in again.stdout

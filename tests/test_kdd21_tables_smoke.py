@@ -17,7 +17,9 @@ pytestmark = pytest.mark.smoke  # whole pipelines: `make test-smoke`
 AGENTS = {3: ["no_medical", "expert_seriousness", "expert_population", "dqn_greedy", "dqn_expert", "hrl"],
           4: ["no_medical", "expert_population", "dqn_greedy", "dqn_expert", "hrl"]}
 GAINS = {3: "11.00 % over dqn_expert", 4: "14.25 % over dqn_expert"}
-TRAININGS = {3: 3, 4: 4}  # dqn_greedy, dqn_expert, hrl (+ the rebuild network for Table 4)
+LEARNERS = ["dqn_greedy", "dqn_expert", "hrl"]
+TRAIN_RUNS = 2  # --smoke: each learner trained twice, each training run evaluated
+REBUILDS = {3: 0, 4: 1}  # Table 4 trains one rebuild network per experiment
 # Table 4 runs one experiment (its pipeline differs from Table 3's only by the rebuild step): CI time.
 EXPERIMENTS = {3: ["kdd21_exp1", "kdd21_exp2", "kdd21_exp3"], 4: ["kdd21_exp1"]}
 
@@ -39,16 +41,26 @@ def test_smoke_builds_the_table_and_resumes_to_a_no_op(tmp_path, table):
     text = md.read_text(encoding="utf-8")
     for agent in AGENTS[table]:
         assert f"{agent} (ours) | {agent} (paper)" in text
+    cells = text.split("Training runs per agent")[0]  # the table itself (the paired tests follow it)
     for experiment in EXPERIMENTS[table]:
-        assert sum(line.startswith(f"| {experiment} | tiny |") for line in text.splitlines()) == 4
+        assert sum(line.startswith(f"| {experiment} | tiny |") for line in cells.splitlines()) == 4
     assert f"- paper (table{table}, all its cells): {GAINS[table]} (12 cells)" in text
     frame = pd.read_csv(csv)
     assert set(frame["agent"]) == set(AGENTS[table]) and set(frame["experiment"]) == set(EXPERIMENTS[table])
     assert len(frame) == len(AGENTS[table]) * len(EXPERIMENTS[table]) * len(METRIC_COLUMNS)
-    assert (frame["episodes"] == 2).all() and frame["paper_mean"].notna().all()
+    learns = frame["agent"].isin(LEARNERS)
+    assert (frame["train_runs"] == learns.map({True: TRAIN_RUNS, False: 1})).all()
+    assert (frame["episodes"] == 2 * frame["train_runs"]).all() and frame["paper_mean"].notna().all()
+    assert (frame["ci_low"] <= frame["mean"]).all() and (frame["mean"] <= frame["ci_high"]).all()
+    assert "overall sign-flip p = " in text
+    for learner in LEARNERS:  # each training run kept its best held-out evaluation
+        for k in range(TRAIN_RUNS):
+            run = root / EXPERIMENTS[table][0] / learner / f"train-s{k}"
+            assert (run / "checkpoints" / "best.pt").is_file() and (run / "validation_log.csv").is_file()
 
     again = script("kdd21_table.py", *args)
-    assert again.stdout.count("skip") == len(EXPERIMENTS[table]) * (TRAININGS[table] + len(AGENTS[table]))
+    steps = len(LEARNERS) * TRAIN_RUNS * 2 + REBUILDS[table] + len(AGENTS[table]) - len(LEARNERS)
+    assert again.stdout.count("skip") == len(EXPERIMENTS[table]) * steps
     assert "start (" not in again.stdout and "resume (" not in again.stdout
 
 

@@ -85,15 +85,16 @@ def test_comparison_table_sets_ours_beside_the_paper():
     assert "| no_medical (ours) | no_medical (paper) |" in header
     assert header.index("dqn_expert (ours)") < header.index("hrl (ours)") < header.index("random (ours)")
     row = next(line for line in text.splitlines() if line.startswith("| kdd21_exp1 | beijing | Infected"))
-    assert "| 1.60 (0.10) | 15.71 (0.13) |" in row  # hrl: ours, then the paper's
-    assert row.endswith("| 3.10 (0.10) | - |")  # random is not in the paper
+    assert "| 1.60 ± 0.10 | 15.71 (0.13) |" in row  # hrl: ours (mean ± 95 % CI half-width), then the paper's
+    assert row.endswith("| 3.10 ± 0.10 | - |")  # random is not in the paper
     unknown = next(line for line in text.splitlines() if line.startswith("| - | tiny | Infected"))
     assert unknown.count("| - ") >= 7  # experiment not in the paper: every paper cell is "-"
-    assert "- ours: 23.81 % over dqn_expert (4 cells)" in text  # 1 - 1.6/2.1 on every cell
+    assert "- ours: 23.81 % over dqn_expert (4 cells), 95 % CI [" in text  # 1 - 1.6/2.1 on every cell
+    assert "| kdd21_exp1 | beijing | Infected (%) | -0.50 | 0.25 |" in text  # hrl - dqn_expert, paired on 3 seeds
     assert "- paper (table3, all its cells): 11.00 % over dqn_expert (12 cells)" in text
 
     csv = long_table(metrics, paper)
-    assert {"paper_mean", "paper_std"} <= set(csv.columns)
+    assert {"paper_mean", "paper_std", "ci_low", "ci_high", "train_runs"} <= set(csv.columns)
     hrl = csv[(csv["agent"] == "hrl") & (csv["experiment"] == "kdd21_exp1") & (csv["metric"] == "deaths_permille")]
     assert hrl[["mean", "paper_mean", "paper_std"]].iloc[0].tolist() == pytest.approx([1.6, 8.62, 0.09])
     assert csv.loc[csv["agent"] == "random", "paper_mean"].isna().all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -34,6 +35,8 @@ class Agent:
 
     trainable = False
     batched = False
+    # Attributes only learning reads (replay, rollouts): evaluation_copy shares them instead of copying them.
+    learning_memory: tuple[str, ...] = ()
 
     def reset(self, seed: int, info: dict | None = None) -> None:
         """Start an episode; ``info`` is the env's reset info (e.g. the observations so far)."""
@@ -64,6 +67,18 @@ class Agent:
         """Learn from one step of every copy (``transitions[i]`` from copy i); returns the losses."""
         (transition,) = transitions
         return self.observe(*transition)
+
+    def evaluation_copy(self) -> "Agent":
+        """An agent acting exactly as this one does now, with its own episode memory and random streams, for
+        held-out evaluation during training: playing it leaves this agent untouched. It must not learn."""
+        return copy.deepcopy(self, memo={id(memory): memory for memory in self._learning_memory()})
+
+    def _learning_memory(self) -> list:
+        found = [getattr(self, name) for name in self.learning_memory]
+        for value in vars(self).values():  # a wrapped agent (RebuildingAgent's inner learner)
+            if isinstance(value, Agent):
+                found += value._learning_memory()
+        return found
 
     def state_dict(self) -> dict:
         """Everything needed to restore the agent (parameters, optimisers, replay, random state)."""

@@ -116,6 +116,7 @@ def new_episode() -> dict[str, list]:
 
 class ClusterDqnAgent(Agent):
     trainable = batched = True
+    learning_memory = ("replay",)
 
     def __init__(self, config: ClusterDqnConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         self.config = c = config.validate()

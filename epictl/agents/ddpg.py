@@ -46,6 +46,7 @@ class Critic(nn.Module):
 
 class DdpgAgent(Agent):
     trainable = batched = True
+    learning_memory = ("replay",)
 
     def __init__(self, config: DdpgConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         if not isinstance(observation_space, gym.spaces.Box) or not isinstance(action_space, gym.spaces.Box):

@@ -74,6 +74,7 @@ def bootstrap_values(online: nn.Module, target: nn.Module, next_windows: torch.T
 
 class DdqnLstmAgent(Agent):
     trainable = batched = True
+    learning_memory = ("replay",)
 
     def __init__(self, config: DdqnLstmConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         if not isinstance(action_space, gym.spaces.Discrete) or len(observation_space.shape) != 1:

@@ -159,6 +159,7 @@ class Rollout:
 
 class HierPpoAgent(Agent):
     trainable = batched = True
+    learning_memory = ("rollout",)
 
     def __init__(self, config: HierPpoConfig, observation_space: gym.spaces.Dict, action_space: gym.spaces.Dict,
                  seed: int = 0):

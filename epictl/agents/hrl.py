@@ -23,6 +23,7 @@ from epictl.errors import EpictlError
 
 class HierarchicalAgent(Agent):
     trainable = batched = True
+    learning_memory = ("replay",)
 
     def __init__(self, config: HRLAgentConfig, observation_space: gym.spaces.Box, action_space: gym.spaces.Dict,
                  seed: int = 0):

@@ -131,6 +131,7 @@ class Rollout:
 
 class IdrlecaAgent(Agent):
     trainable = batched = True
+    learning_memory = ("rollout",)
 
     def __init__(self, config: IdrlecaConfig, observation_space: gym.spaces.Dict, action_space: gym.spaces.Dict,
                  seed: int = 0):

@@ -57,6 +57,7 @@ class SlEncoderAgent(Agent):
     """No memory per episode: any number of env copies share everything (steps count every copy's env steps)."""
 
     trainable = batched = True
+    learning_memory = ("clusters",)
 
     def __init__(self, config: SlEncoderConfig, observation_space: gym.Space, action_space: gym.Space, seed: int = 0):
         self.config = config.validate()

@@ -10,20 +10,21 @@ import torch
 
 from epictl.atomic import write_atomic
 from epictl.errors import EpictlError, reason
-from epictl.paths import CHECKPOINT
+from epictl.paths import CHECKPOINTS
 
 
-def checkpoint_path(run_dir: Path | str) -> Path:
-    return Path(run_dir).expanduser() / CHECKPOINT
+def checkpoint_path(run_dir: Path | str, pick: str = "last") -> Path:
+    """``pick``: last (where training stopped) or best (the best held-out evaluation)."""
+    return Path(run_dir).expanduser() / CHECKPOINTS[pick]
 
 
-def save_checkpoint(run_dir: Path, state: dict) -> None:
-    write_atomic(Path(run_dir) / CHECKPOINT, lambda tmp: torch.save(state, tmp))
+def save_checkpoint(run_dir: Path, state: dict, pick: str = "last") -> None:
+    write_atomic(checkpoint_path(run_dir, pick), lambda tmp: torch.save(state, tmp))
 
 
-def load_checkpoint(run_dir: Path | str, required: Iterable[str] = ("agent",)) -> dict:
+def load_checkpoint(run_dir: Path | str, required: Iterable[str] = ("agent",), pick: str = "last") -> dict:
     """Loaded onto the CPU; agents move their tensors to their own device when they load them."""
-    path = checkpoint_path(run_dir)
+    path = checkpoint_path(run_dir, pick)
     if not path.is_file():
         raise EpictlError(f"{path}: no checkpoint (train first, or check the run folder)")
     return require_keys(load_torch_file(path, "checkpoint"), required, path, "an epictl training checkpoint")

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from epictl.calibration.objective import LOSSES
 from epictl.calibration.parameters import Space, build_space, env_values
+from epictl.calibration.table_row import RowSettings, check_target_known, resolve_rows, row_target_path
 from epictl.calibration.target import Target, load_target
 from epictl.errors import EpictlError
 from epictl.sim.metapop.compartments import NAMES, TICKS_PER_DAY
@@ -29,7 +30,11 @@ class Settings:
     space: Space
 
 
-def resolve(cfg: DictConfig) -> Settings:
+def resolve(cfg: DictConfig) -> Settings | RowSettings:
+    """A daily-series fit's settings, or a table-row fit's when the target lists table rows (table_row.py)."""
+    rows = row_target_path(cfg.target)
+    if rows is not None:
+        return resolve_rows(cfg, rows)
     env = OmegaConf.to_object(cfg.env).validate()
     if getattr(env, "family", None) != "metapop":
         raise EpictlError(f"calibrate needs a metapopulation env (env.family=metapop), got {getattr(env, 'family', '?')}")
@@ -42,6 +47,7 @@ def resolve(cfg: DictConfig) -> Settings:
             raise EpictlError(f"{name}={cfg[name]} must be >= {least}")
     if cfg.window_days is not None and cfg.window_days < 1:
         raise EpictlError(f"window_days={cfg.window_days} must be >= 1 (leave it unset for the target's window or all days)")
+    check_target_known(cfg.target)
     target = load_target(cfg.target)
     window = cfg.window_days if cfg.window_days is not None else target.window_days or target.days
     if not 1 <= window <= target.days:

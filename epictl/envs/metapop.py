@@ -27,6 +27,9 @@ from epictl.sim.random_streams import random_streams
 from epictl.spaces import ChannelBox
 RESOURCES = ("beds", "masks")
 OBSERVED = {"perfect": tuple(range(N_COMPARTMENTS)), "imperfect": (IT, IH, D)}
+# Per-region columns (curves_regions.parquet): the counts after the day, then the day's allocation: the masks
+# the region got and the beds its patients hold (Ih never moves and only admissions fill it, so Ih is both).
+REGION_COLUMNS = (*NAMES, "masks", "beds")
 # Free phases kept per env: evaluation replays the same few seeds (one per table episode); training draws a
 # new seed every episode, so an unbounded cache would grow by one free phase (MBs on a real city) per episode.
 FREE_PHASE_CACHE_SIZE = 16
@@ -35,7 +38,7 @@ FREE_PHASE_CACHE_SIZE = 16
 @dataclass
 class DayRecord:
     totals: np.ndarray  # int64 [8] after the day
-    regions: np.ndarray | None  # int64 [M, 8] after the day, when recorded
+    regions: np.ndarray | None  # int64 [M, len(REGION_COLUMNS)] after the day, when recorded
     observation: np.ndarray  # float32 [M, observed channels] after the day, rows in region_order
     saturated_ticks: int
     masks: int
@@ -91,8 +94,11 @@ class MetapopEnv(gym.Env):
         (a vector env runs its copies' free phases together); returns the reset's (observation, info)."""
         super().reset(seed=seed)
         episode_seed = int(seed if seed is not None else self.np_random.integers(2**31))
-        state, free_history = yield from self._cached_free_phase(episode_seed)
+        shared = self.scenario.free_phase_seed
+        state, free_history = yield from self._cached_free_phase(episode_seed if shared is None else shared)
         self.state = state.copy()
+        if shared is not None and shared != episode_seed:  # the shared day-60 state, this episode's own draws after it
+            self.state.reseed(episode_seed)
         self.history = list(free_history)
         # Everything observed since the outbreak, so a recurrent agent can start from the whole series.
         history = np.stack([record.observation for record in self.history])
@@ -171,7 +177,7 @@ class MetapopEnv(gym.Env):
         regions = np.stack([record.regions for record in history]) if self.record_regions else None
         infected = [name for name in NAMES if name not in ("S", "R", "D")]
         return EpisodeReport(self.family, metrics, curves, {"infected": infected, "resolved": ["R", "D"]},
-                             self.scenario.free_days, NAMES, regions)
+                             self.scenario.free_days, REGION_COLUMNS, regions)
 
     def snapshot(self):
         """The episode in progress, for a checkpoint; ``restore`` continues it exactly."""
@@ -212,8 +218,9 @@ class MetapopEnv(gym.Env):
         return self.state.copy(), list(self.history)
 
     def _record(self, plan: DayPlan, saturated: int, controlled: bool) -> np.ndarray:
-        totals = self.state.counts.sum(axis=0)
-        regions = self.state.counts.copy() if self.record_regions else None
+        counts = self.state.counts
+        totals = counts.sum(axis=0)
+        regions = np.column_stack((counts, plan.masks, counts[:, IH])) if self.record_regions else None
         self.history.append(DayRecord(totals, regions, self._observe(), saturated, int(plan.masks.sum()), controlled))
         return totals
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 from pathlib import Path
 
 from omegaconf import MISSING
@@ -36,6 +37,10 @@ class Scenario:
     use_city_start: bool = MISSING  # start from the city's supplied start state instead
     free_days: int = MISSING  # blank-control days before decisions start
     controlled_days: int = MISSING
+    # None: every episode runs its own free phase. A seed: every episode starts from that seed's day-`free_days`
+    # state (one shared snapshot, as the original code's tests start from one supplied state) and draws its
+    # controlled days from its own seed.
+    free_phase_seed: Optional[int] = MISSING
 
     def validate(self) -> "Scenario":
         if self.initial_compartment not in NAMES:
@@ -48,6 +53,8 @@ class Scenario:
             raise EpictlError(f"scenario.initial_regions={self.initial_regions} must be >= 1")
         if self.regions and min(self.regions) < 0:
             raise EpictlError(f"scenario.regions={list(self.regions)}: region indices start at 0")
+        if self.free_phase_seed is not None and self.free_phase_seed < 0:
+            raise EpictlError(f"scenario.free_phase_seed={self.free_phase_seed} must be >= 0 (null: each episode's own)")
         if len(set(self.regions)) < len(self.regions):
             # a repeated region would be seeded once, silently losing the other share of the cases
             raise EpictlError(f"scenario.regions={list(self.regions)} lists a region twice")

@@ -104,11 +104,43 @@ def summary_markdown(fit: dict) -> str:
         f"Loss: sum of squared errors of {fit['loss']['kind']} cases over the window on the mean of "
         f"{fit['runs']} runs (seeds {fit['seeds'][0]}..{fit['seeds'][-1]}, the same for every candidate): "
         f"{fit['loss']['value']:.6g}.",
-        f"Optimiser: {fit['optimiser']}; {fit['evaluations']} evaluations in {fit['seconds']:.1f} s "
-        f"({fit['seconds_per_evaluation']:.2f} s each).",
+        *search_and_assumptions(fit),
+    ]
+    return "\n".join(lines)
+
+
+def search_and_assumptions(fit: dict) -> list[str]:
+    """The closing lines of either summary: how the search went and what the fit assumed."""
+    return [f"Optimiser: {fit['optimiser']}; {fit['evaluations']} evaluations in {fit['seconds']:.1f} s "
+            f"({fit['seconds_per_evaluation']:.2f} s each).", "", "Assumptions:",
+            *[f"- {text}" for text in fit["assumptions"]], ""]
+
+
+def row_summary_markdown(fit: dict, rows) -> str:
+    """fit.yaml of a table-row calibration in prose: each row metric, the paper's beside ours, and each choice."""
+    target, fitted = fit["target"], fit["fitted"]
+    shared = "own free phases" if fitted["free_phase_seed"] is None else f"one shared free phase (seed {fitted['free_phase_seed']})"
+    lines = [
+        f"# Calibration of {fit['env']} to {target['name']}",
         "",
-        "Assumptions:",
-        *[f"- {text}" for text in fit["assumptions"]],
+        f"Target: {target['description']}; rows {', '.join(target['rows'])} of {target['published']}.",
         "",
+        f"Best: seeds in {fitted['initial_compartment']}, {shared}, move_scale {fitted['move_scale']:g}, "
+        f"gravity_scale_km {fitted['gravity_scale_km']:g}; loss {fitted['loss']:.6g}."
+        + (f" At a bound: {', '.join(fitted['at_bound'])}." if fitted["at_bound"] else ""),
+        "",
+        "| experiment | metric | paper mean (std) | ours mean (std) | loss term |",
+        "|---|---|---:|---:|---:|",
+        *[f"| {line.experiment} | {line.metric} | {line.paper_mean:.2f} ({line.paper_std:.2f}) | "
+          f"{line.ours_mean:.2f} ({line.ours_std:.2f}) | {line.loss:.4g} |" for line in rows.itertuples(index=False)],
+        "",
+        "| seeds in | free_phase_seed | move_scale | gravity_scale_km | loss | evaluations |",
+        "|---|---|---:|---:|---:|---:|",
+        *[f"| {c['initial_compartment']} | {number(c['free_phase_seed'])} | {c['move_scale']:g} | "
+          f"{c['gravity_scale_km']:g} | {c['loss']:.6g} | {c['evaluations']} |" for c in fit["choices"]],
+        "",
+        f"Loss: {fit['loss']['formula']}; {fit['runs']} runs per row (seeds {fit['seeds'][0]}..{fit['seeds'][-1]}, "
+        "the same for every candidate).",
+        *search_and_assumptions(fit),
     ]
     return "\n".join(lines)

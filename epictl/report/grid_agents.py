@@ -13,7 +13,7 @@ import pandas as pd
 
 from epictl.atomic import write_atomic
 from epictl.paths import CONF_DIR
-from epictl.report.summary import mean_std, mean_std_long
+from epictl.report.statistics import CI_NOTE, TRAIN_SEED, cell_statistics, mean_ci, paired_difference
 from epictl.report.units import label
 
 PAPER_CSV = CONF_DIR / "published" / "ohi2020.csv"
@@ -29,26 +29,57 @@ def load_paper(path: Path | str = PAPER_CSV) -> pd.DataFrame:
 
 
 def agents_table(metrics: pd.DataFrame, paper: pd.DataFrame, title: str, notes: list[str]) -> tuple[pd.DataFrame, str]:
-    """Long table (agent, metric, mean, std, episodes, paper) and its markdown."""
+    """Long table (agent, metric, mean, std, episodes, ci_low, ci_high, train_runs, paper) and its markdown."""
     agents = list(dict.fromkeys(metrics["agent"]))
     columns = [c for c in COLUMNS if c in metrics.columns]
-    long = mean_std_long(metrics, ["agent"], columns)
+    long = cell_statistics(metrics, ["agent"], columns)
     stated = paper[paper["figure"].str.startswith("Fig. 1") | paper["figure"].str.startswith("Fig. 2")]
     lookup = {(key, metric): text for key, metric, text in stated[["key", "metric", "paper"]].itertuples(index=False)}
     long["paper"] = [lookup.get((a, m), "") for a, m in long[["agent", "metric"]].itertuples(index=False)]
+    stats = long.set_index(["agent", "metric"])
 
-    lines = [f"# {title}", "", *notes, "", "| Metric | " + " | ".join(agents) + " |", "|---|" + "---|" * len(agents)]
+    def ours(agent: str, metric: str) -> str:
+        if (agent, metric) not in stats.index:
+            return "not run"
+        return mean_ci(*stats.loc[(agent, metric), ["mean", "ci_low", "ci_high"]])
+
+    lines = [f"# {title}", "", *notes, "", f"Cells: {CI_NOTE}.", "",
+             "| Metric | " + " | ".join(agents) + " |", "|---|" + "---|" * len(agents)]
     for column in columns:
-        cells = [mean_std(metrics.loc[metrics["agent"] == agent, column].dropna()) for agent in agents]
-        lines.append(f"| {label(column)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label(column)} | " + " | ".join(ours(agent, column) for agent in agents) + " |")
     lines.append("| Episodes | " + " | ".join(str(int((metrics["agent"] == a).sum())) for a in agents) + " |")
+    lines.append("| Training runs | " + " | ".join(str(stats.loc[a, "train_runs"].iloc[0]) for a in agents) + " |")
+    lines += memory_against_schedules(metrics)
     lines += ["", "## Beside the paper", "", "| Agent | Metric | Ours | Paper | Source | Note |", "|---|---|---|---|---|---|"]
     for figure, key, metric, text, note in stated.itertuples(index=False):
-        rows = metrics.loc[metrics["agent"] == key, metric] if metric in metrics.columns else pd.Series(dtype=float)
-        ours = mean_std(rows.dropna()) if len(rows) else "not run"
-        lines.append(f"| {key} | {label(metric)} | {ours} | {text} | {figure} | {note} |")
+        lines.append(f"| {key} | {label(metric)} | {ours(key, metric)} | {text} | {figure} | {note} |")
     lines += ["", TABLE2_NOTE]
     return long, "\n".join(lines) + "\n"
+
+
+def memory_against_schedules(metrics: pd.DataFrame) -> list[str]:
+    """Each trained agent (rows with a train_seed) minus the schedule with the best mean total reward, paired
+    on the evaluation seeds; none without trained agents or schedules."""
+    if TRAIN_SEED not in metrics.columns or "reward_total" not in metrics.columns:
+        return []
+    trained = metrics[TRAIN_SEED].notna()
+    if not trained.any() or trained.all():
+        return []
+    best = metrics[~trained].groupby("agent", sort=False)["reward_total"].mean().idxmax()
+    lines = ["", f"## Trained agents against the best schedule ({best}, highest mean total reward)", "",
+             "Difference in total reward (higher is better) on the evaluation seeds both have, each agent averaged "
+             "over its training runs per seed; 95 % CI: paired two-level bootstrap; p: exact two-sided sign-flip test.",
+             ""]
+    for agent in dict.fromkeys(metrics.loc[trained, "agent"]):
+        rows = metrics[trained & (metrics["agent"] == agent)]
+        result = paired_difference(rows, metrics[metrics["agent"] == best], "reward_total")
+        if result is None:
+            lines.append(f"- {agent} - {best}: no evaluation seed in common")
+            continue
+        interval, test = result
+        lines.append(f"- {agent} - {best}: {interval.mean:.2f} (95 % CI [{interval.low:.2f}, {interval.high:.2f}]), "
+                     f"sign-flip p = {test.p_value:.3g} ({test.pairs} seeds, {rows[TRAIN_SEED].nunique()} training runs)")
+    return lines
 
 
 def active_figure(curves: pd.DataFrame, population: int, path: Path, title: str) -> None:

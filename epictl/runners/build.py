@@ -30,16 +30,18 @@ def build_agent(cfg: DictConfig, agent_config, env: gym.Env) -> Agent:
     return make_agent(agent_config, env.observation_space, env.action_space, seed=cfg.seed)
 
 
-def build_envs_and_agent(cfg: DictConfig) -> tuple[gym.vector.VectorEnv, Agent]:
-    """The vector env of the run's ``env.num_envs`` copies and the agent to evaluate; a learning agent needs
-    `checkpoint=<training run folder>`."""
+def build_envs_and_agent(cfg: DictConfig) -> tuple[gym.vector.VectorEnv, Agent, int | None]:
+    """The vector env of the run's ``env.num_envs`` copies, the agent to evaluate and, for a trained one, its
+    training run's seed; a learning agent needs `checkpoint=<training run folder>` (checkpoint_pick: last or
+    best)."""
     agent_config = OmegaConf.to_object(cfg.agent)
     envs = build_vector_env(cfg)
     if getattr(agent_config, "trainable", False) and not cfg.get("checkpoint"):
         raise EpictlError(f"agent {agent_config.name!r} learns: pass checkpoint=<run folder of `epictl train`>")
     agent = build_agent(cfg, agent_config, envs.envs[0])
+    train_seed = None
     if cfg.get("checkpoint"):
         from epictl.runners.checkpoint import restore_agent
 
-        restore_agent(agent, agent_config, cfg.checkpoint)
-    return envs, agent
+        train_seed = restore_agent(agent, agent_config, cfg.checkpoint, cfg.checkpoint_pick)
+    return envs, agent, train_seed

@@ -1,4 +1,5 @@
-"""`epictl calibrate`: fit R0, the testing delay and the seeding to a daily series of confirmed cases.
+"""`epictl calibrate`: fit R0, the testing delay and the seeding to a daily series of confirmed cases
+(a target listing rows of a published table goes to calibrate_row.py instead).
 
 Writes fit.yaml (fitted values, loss, R^2 in and out of the window, seeds), loss_history.csv,
 simulated.csv (observed vs simulated mean and 5-95 % band per day), fitted_env.yaml (an env
@@ -24,6 +25,7 @@ from epictl.calibration.parameters import NAMES
 from epictl.calibration.scores import fit_scores
 from epictl.calibration.search import minimise
 from epictl.calibration.settings import Settings, resolve
+from epictl.calibration.table_row import row_target_path
 from epictl.report.calibration import R2_LABELS, simulated_frame, summary_markdown, yaml_text
 from epictl.report.calibration_plot import plot_fit
 from epictl.report.files import write_csv, write_text
@@ -36,6 +38,10 @@ OPTIMISER = "seeded Latin-hypercube search, then Nelder-Mead (scipy.optimize); s
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
+    if row_target_path(cfg.target) is not None:  # rows of a published table, not a daily series
+        from epictl.runners.calibrate_row import run as run_rows
+
+        return run_rows(cfg, out_dir, choices)
     began = time.perf_counter()
     settings = resolve(cfg)
     env, target = settings.env, settings.target

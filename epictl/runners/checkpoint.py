@@ -11,16 +11,19 @@ from epictl.errors import EpictlError, reason
 RESUME_KEYS = ("env", "budget", "reward", "seed", "train_seed_offset", "rebuild_from")
 
 
-def restore_agent(agent, agent_config, run_dir: Path | str) -> None:
-    """Load a trained agent (`epictl eval ... checkpoint=<run>`), refusing a checkpoint it does not fit."""
-    path = checkpoint_path(run_dir)
-    state = load_checkpoint(run_dir)
+def restore_agent(agent, agent_config, run_dir: Path | str, pick: str = "last") -> int | None:
+    """Load a trained agent (`epictl eval ... checkpoint=<run>`, checkpoints/<pick>.pt), refusing a checkpoint it
+    does not fit; returns the training run's seed (None when the file does not say)."""
+    path = checkpoint_path(run_dir, pick)
+    state = load_checkpoint(run_dir, pick=pick)
     saved_agent = state["config"].get("agent") if isinstance(state.get("config"), dict) else None
     saved_kind = saved_agent.get("kind") if isinstance(saved_agent, dict) else None
     if saved_kind is not None and saved_kind != agent_config.kind:
         raise EpictlError(f"{path}: trained as agent.kind={saved_kind}, but agent={agent_config.name} has "
                           f"agent.kind={agent_config.kind}")
     load_agent_state(agent, agent_config, state["agent"], path)
+    seed = state["config"].get("seed") if isinstance(state.get("config"), dict) else None
+    return seed if isinstance(seed, int) else None
 
 
 def load_agent_state(agent, agent_config, state, path: Path) -> None:

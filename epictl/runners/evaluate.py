@@ -17,7 +17,9 @@ EPISODE_NOTICE = "stopping after this episode to write the summary (Ctrl-C again
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
-    envs, agent = build_envs_and_agent(cfg)
+    envs, agent, train_seed = build_envs_and_agent(cfg)
+    # A trained agent's rows name its training run: tables pool training runs x evaluation seeds.
+    trained = {} if train_seed is None else {"train_seed": train_seed}
     experiment = choices.get("experiment") or "-"
     title = f"{cfg.agent.name} on {cfg.env.name} ({experiment})"
     folder = RunFolder(out_dir, title)
@@ -29,7 +31,7 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
         for env_copy, seed, episode_return in play_episodes(envs, agent, range(cfg.seed, cfg.seed + cfg.seeds)):
             report = envs.envs[env_copy].episode_report()
             result = episode_result(report, seed, episode_return)
-            row = {"agent": cfg.agent.name, "env": cfg.env.name, "experiment": experiment, **result.row}
+            row = {"agent": cfg.agent.name, "env": cfg.env.name, "experiment": experiment, **trained, **result.row}
             folder.add_episode(row, result.curves, result.region_curves)
             bar.advance(task)
             if stop.requested:

@@ -1,7 +1,9 @@
 """`epictl table`: gather metrics.csv from run folders (sweeps included) into one table.
 
-`compare=table3` (or table4) sets the paper's numbers (conf/published/kdd21_tables.csv) beside ours
-and reports the gain of `reference_agent` over the strongest baseline for both.
+Cells are mean ± 95 % CI over training runs (column train_seed; a fixed policy is one run) x evaluation
+seeds. `compare=table3` (or table4) sets the paper's numbers (conf/published/kdd21_tables.csv) beside
+ours, reports the gain of `reference_agent` over the strongest baseline for both (ours with its CI) and
+tests the reference against that baseline, paired on the evaluation seeds.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Everything needed to continue lives in `checkpoints/last.pt` (agent with its rep
 states, every copy's episode in progress), written atomically every `checkpoint_every` steps and on Ctrl-C,
 so `epictl train ... resume=<run dir>` carries on exactly where the run stopped. Ctrl-C takes effect
 between two steps: a step (act, env step, learning update, counters) is never saved half done.
+
+With `validation.every` > 0 the agent is also evaluated on held-out seeds every that many steps
+(runners/held_out.py): `checkpoints/best.pt` keeps the best, `validation_log.csv` every evaluation, and
+`learning_curve.png` shows them against the training episodes' returns.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ from epictl.agents.torch_files import checkpoint_path, load_checkpoint, require_
 from epictl.errors import EpictlError, reason
 from epictl.paths import CHECKPOINT
 from epictl.report.files import write_csv
+from epictl.report.learning_curve import plot_learning_curve
 from epictl.runners.build import build_agent, build_vector_env
 from epictl.runners.checkpoint import check_resumable, load_agent_state
+from epictl.runners.held_out import HeldOut
 from epictl.runners.interrupt import CHECKPOINT_NOTICE, StopBetweenSteps
 from epictl.runners.progress import progress_bar
 
 PROGRESS_KEYS = ("step", "episode", "started", "copies", "log")
+VALIDATION_LOG = "validation_log.csv"
 
 
 def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
@@ -41,6 +48,7 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=progress["step"])
     if progress["step"] == 0:
         log_hyperparameters(writer, cfg)
+    held_out = HeldOut(cfg)
     try:
         with progress_bar(cfg.progress) as bar, StopBetweenSteps(CHECKPOINT_NOTICE) as stop:
             task = bar.add_task(f"training {agent_config.name} on {cfg.env.name}", total=agent_config.updates,
@@ -55,6 +63,9 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
                     if "episode_return" in record:
                         writer.add_scalar("train/episode_return", record["episode_return"], progress["step"])
                 bar.advance(task)
+                if held_out.due(progress["step"]):
+                    record = held_out.evaluate(agent, progress, run_dir)
+                    writer.add_scalar("validation/mean_return", record["mean_return"], progress["step"])
                 periodic = progress["step"] % agent_config.checkpoint_every == 0
                 if periodic or stop.requested or progress["step"] == agent_config.updates:
                     save(run_dir, cfg, agent, envs, progress, observations)
@@ -62,6 +73,9 @@ def run(cfg: DictConfig, out_dir: Path, choices: dict) -> None:
                     raise KeyboardInterrupt
     finally:
         writer.close()
+        if cfg.plots and progress["validation"]:
+            plot_learning_curve(pd.DataFrame(progress["log"]), pd.DataFrame(progress["validation"]),
+                                run_dir / "learning_curve.png", f"{agent_config.name} on {cfg.env.name}")
     print(f"trained {progress['step']} steps ({progress['episode']} finished episodes); checkpoint {run_dir / CHECKPOINT}")
 
 
@@ -80,7 +94,7 @@ def new_progress(num_envs: int) -> tuple[dict, list]:
     Per copy: its episode (index, return) and, in a checkpoint, its env (snapshot, observation or None): the
     env is saved between episodes too, since some carry state from one episode to the next (the contact
     city's worst reward, the scale of its extreme-experience stop)."""
-    progress = {"step": 0, "episode": 0, "started": 0, "log": [],
+    progress = {"step": 0, "episode": 0, "started": 0, "log": [], "validation": [],
                 "copies": [{"episode": None, "return": 0.0, "env": None} for _ in range(num_envs)]}
     return progress, [None] * num_envs
 
@@ -160,6 +174,8 @@ def save(run_dir: Path, cfg: DictConfig, agent, envs, progress: dict, observatio
     save_checkpoint(run_dir, {"progress": progress, "agent": agent.state_dict(),
                               "config": OmegaConf.to_container(cfg, resolve=True)})
     write_csv(run_dir / "train_log.csv", pd.DataFrame(progress["log"]))
+    if progress["validation"]:
+        write_csv(run_dir / VALIDATION_LOG, pd.DataFrame(progress["validation"]))
 
 
 def resume(run_dir: Path, cfg: DictConfig, agent, agent_config, envs) -> tuple[dict, list]:
@@ -170,6 +186,7 @@ def resume(run_dir: Path, cfg: DictConfig, agent, agent_config, envs) -> tuple[d
     check_resumable(state, OmegaConf.to_container(cfg, resolve=True), path, group="agent", length_key="updates")
     load_agent_state(agent, agent_config, state["agent"], path)
     progress = require_keys(state["progress"], PROGRESS_KEYS, path, "an epictl checkpoint's training progress")
+    progress.setdefault("validation", [])  # checkpoints written before held-out evaluations existed
     observations = [None] * envs.num_envs
     try:
         if len(progress["copies"]) != envs.num_envs:

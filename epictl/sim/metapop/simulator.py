@@ -65,6 +65,12 @@ class State:
     def copy(self) -> "State":
         return copy.deepcopy(self)
 
+    def reseed(self, seed: int) -> None:
+        """Continue from here with ``seed``'s streams (one snapshot shared by episodes of different seeds)."""
+        streams = random_streams(seed)
+        self.rng_transitions, self.rng_mobility, self.rng_allocation = (streams[TRANSITIONS], streams[MOBILITY],
+                                                                        streams[ALLOCATION])
+
 
 # a State's arrays and random streams that a day changes per copy, in the order run_ticks_many takes them
 COPY_FIELDS = ("counts", "ever_tested", "rng_transitions", "rng_mobility", "rng_allocation")

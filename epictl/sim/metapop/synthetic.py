@@ -93,11 +93,8 @@ class SyntheticCitySpec:
 def build_synthetic(spec: SyntheticCitySpec) -> City:
     """Build the city described by ``spec`` (deterministic from ``spec.seed``)."""
     check_spec(spec)
-    rng = np.random.default_rng(spec.seed)
-    district_pops = np.array([d.population for d in spec.districts], dtype=np.int64)
-    regions_per_district = _allot_regions(spec.n_regions, district_pops)
+    regions_per_district, centres, rng = _layout(spec)
     district = np.repeat(np.arange(len(spec.districts)), regions_per_district).astype(np.int64)
-    centres = _region_centres(spec.districts, regions_per_district, rng)
     population = np.concatenate([
         split_largest_remainder(d.population, rng.lognormal(0.0, spec.region_pop_sigma, n))
         for d, n in zip(spec.districts, regions_per_district)
@@ -118,6 +115,21 @@ def build_synthetic(spec: SyntheticCitySpec) -> City:
         district_names=tuple(d.name for d in spec.districts),
     )
     return city.validate(f"synthetic city {spec.name}")
+
+
+def region_centres(spec: SyntheticCitySpec) -> np.ndarray:
+    """Region centres [M, 2], km east and north of the districts' mean centre, as ``build_synthetic`` places them
+    (the same first draws from ``spec.seed``), without building the mobility: for maps of a built city."""
+    check_spec(spec)
+    return _layout(spec)[1]
+
+
+def _layout(spec: SyntheticCitySpec) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """Regions per district and their centres: the first draws of ``spec.seed``'s generator, returned for the rest."""
+    rng = np.random.default_rng(spec.seed)
+    district_pops = np.array([d.population for d in spec.districts], dtype=np.int64)
+    regions_per_district = _allot_regions(spec.n_regions, district_pops)
+    return regions_per_district, _region_centres(spec.districts, regions_per_district, rng), rng
 
 
 def split_largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
