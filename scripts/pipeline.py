@@ -30,14 +30,16 @@ SMOKE_REBUILD = ["rebuild.hidden=32", "rebuild.layers=2", "rebuild.scale=20", "r
                  "rebuild.train_episodes=6", "rebuild.validation_episodes=2", "rebuild.test_episodes=2"]
 
 
-TRAIN_SEED_OFFSET = 100_000  # epictl train's default: training episodes far from the evaluation seeds
-TRAIN_SEED_STRIDE = 1_000_000  # training run k draws its episodes from TRAIN_SEED_OFFSET + k * stride on
+TRAIN_SEED_STRIDE = 1_000_000  # training run k draws its episodes from train_seed_offset + k * stride on
 
 
 def training_runs(count: int) -> list[tuple[int, list[str]]]:
     """Per training run: its index and the overrides giving it its own seed (network initialisation,
     exploration) and its own training episodes; the held-out and test seeds stay the same for all."""
-    return [(k, [f"seed={k}", f"train_seed_offset={TRAIN_SEED_OFFSET + k * TRAIN_SEED_STRIDE}"]) for k in range(count)]
+    from epictl.config import TrainConfig
+
+    offset = TrainConfig.train_seed_offset  # epictl train's default: training episodes far from the test seeds
+    return [(k, [f"seed={k}", f"train_seed_offset={offset + k * TRAIN_SEED_STRIDE}"]) for k in range(count)]
 
 
 def quoted(path: Path) -> str:

@@ -3,7 +3,7 @@
 With nothing allocated an episode of the metapop env is one free-spreading run of free_days + controlled_days,
 so the simulator runs it directly, all runs in one kernel call a day (``step_many``), and a shared free phase
 (``scenario.free_phase_seed``) is simulated once instead of once per run. The episode is the env's
-(envs/metapop.py: the same outbreak draw, random streams and reseeding after a shared free phase, so the
+(envs/metapop.py: its outbreak_start, the same random streams and reseeding after a shared free phase, so the
 metrics equal `epictl eval agent=no_medical` seed by seed; tests/test_calibrate_row.py checks it).
 """
 
@@ -14,13 +14,13 @@ from dataclasses import replace
 import numpy as np
 
 from epictl.calibration.row_config import MOVE_SHARES
+from epictl.envs.metapop import outbreak_start
 from epictl.report.units import in_table_units
 from epictl.sim.metapop.city import City
 from epictl.sim.metapop.compartments import NAMES
 from epictl.sim.metapop.metrics import epidemic_metrics
-from epictl.sim.metapop.simulator import SCENARIO, DayPlan, MetapopSimulator, State, outbreak_counts
+from epictl.sim.metapop.simulator import DayPlan, MetapopSimulator, State
 from epictl.sim.metapop.synthetic import SyntheticCitySpec
-from epictl.sim.random_streams import random_streams
 
 SIGNIFICANT_DIGITS = 9  # scaled shares are rounded so fitted_env.yaml writes exactly the values that were simulated
 
@@ -34,7 +34,7 @@ def scaled_spec(spec: SyntheticCitySpec, move_scale: float, gravity_scale_km: fl
 def blank_control_totals(simulator: MetapopSimulator, scenario, seeds: list[int]) -> np.ndarray:
     """City totals [runs, days + 1, 8] of the no-medical episodes of ``seeds`` (day 0: the outbreak)."""
     shared = scenario.free_phase_seed
-    starts = [outbreak_state(simulator, scenario, seed) for seed in (seeds if shared is None else [shared])]
+    starts = [outbreak_start(simulator, scenario, seed) for seed in (seeds if shared is None else [shared])]
     free = simulate_days(simulator, starts, scenario.free_days)
     if shared is None:
         states = starts
@@ -46,16 +46,6 @@ def blank_control_totals(simulator: MetapopSimulator, scenario, seeds: list[int]
         free = np.repeat(free, len(seeds), axis=0)
     controlled = simulate_days(simulator, states, scenario.controlled_days)
     return np.concatenate([free, controlled[:, 1:]], axis=1)
-
-
-def outbreak_state(simulator: MetapopSimulator, scenario, seed: int) -> State:
-    city = simulator.city
-    if scenario.use_city_start:
-        counts = city.start_state
-    else:
-        counts = outbreak_counts(city, scenario.initial_cases, scenario.initial_regions, random_streams(seed)[SCENARIO],
-                                 NAMES.index(scenario.initial_compartment), list(scenario.regions))
-    return simulator.reset(seed, counts)
 
 
 def simulate_days(simulator: MetapopSimulator, states: list[State], days: int) -> np.ndarray:

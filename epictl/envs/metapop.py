@@ -35,6 +35,18 @@ REGION_COLUMNS = (*NAMES, "masks", "beds")
 FREE_PHASE_CACHE_SIZE = 16
 
 
+def outbreak_start(simulator: MetapopSimulator, scenario, seed: int) -> State:
+    """Day 0 of ``seed``'s episode: the city's supplied start state, or the scenario's seeded outbreak."""
+    city = simulator.city
+    if scenario.use_city_start:
+        if city.start_state is None:
+            raise EpictlError(f"scenario.use_city_start: city {city.name} has no start state")
+        return simulator.reset(seed, city.start_state)
+    counts = outbreak_counts(city, scenario.initial_cases, scenario.initial_regions, random_streams(seed)[SCENARIO],
+                             NAMES.index(scenario.initial_compartment), list(scenario.regions))
+    return simulator.reset(seed, counts)
+
+
 @dataclass
 class DayRecord:
     totals: np.ndarray  # int64 [8] after the day
@@ -199,16 +211,7 @@ class MetapopEnv(gym.Env):
         return self._free_phase_cache[seed]
 
     def _free_phase(self, seed: int):
-        if self.scenario.use_city_start:
-            if self.city.start_state is None:
-                raise EpictlError(f"scenario.use_city_start: city {self.city.name} has no start state")
-            counts = self.city.start_state
-        else:
-            scenario_rng = random_streams(seed)[SCENARIO]
-            counts = outbreak_counts(self.city, self.scenario.initial_cases, self.scenario.initial_regions,
-                                     scenario_rng, NAMES.index(self.scenario.initial_compartment),
-                                     list(self.scenario.regions))
-        self.state = self.simulator.reset(seed, counts)
+        self.state = outbreak_start(self.simulator, self.scenario, seed)
         self.history = []
         blank = DayPlan.no_resources(self.city.n_regions)
         self._record(blank, 0, controlled=False)
